@@ -1,0 +1,15 @@
+//! Schema migrations for unilogin. One set of migrations serves SQLite and PostgreSQL, so the
+//! column types stay within what both support: times are Unix seconds in 64-bit integers.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261204_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261204_000001_initial::Migration)]
+    }
+}

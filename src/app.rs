@@ -1,0 +1,236 @@
+//! Shared state, the router and the listener.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::{get, post};
+use sea_orm::DatabaseConnection;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::password::PasswordHasherPool;
+use crate::auth::session::SessionLimits;
+use crate::config::Config;
+use crate::crypto::MasterKey;
+use crate::oidc::{self, keys::KeySet};
+use crate::providers::sms::{OutboxSender, SmsSender};
+use crate::web::{self, templates::Templates};
+
+pub struct AppState {
+    pub config: Config,
+    pub db: DatabaseConnection,
+    pub master_key: MasterKey,
+    pub csrf_key: [u8; 32],
+    pub keys: KeySet,
+    pub discovery: Bytes,
+    pub passwords: PasswordHasherPool,
+    pub sms: Box<dyn SmsSender>,
+    pub templates: Templates,
+    pub demo_enabled: bool,
+}
+
+pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    pub fn session_limits(&self) -> SessionLimits {
+        SessionLimits {
+            ttl_secs: self.config.login.session_ttl_secs,
+            idle_timeout_secs: self.config.login.idle_timeout_secs,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot create data folder {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot open database {url}: {source}")]
+    Database { url: String, source: sea_orm::DbErr },
+    #[error("database migration failed: {0}")]
+    Migration(sea_orm::DbErr),
+    #[error("master key file {path}: {reason}")]
+    MasterKey { path: PathBuf, reason: String },
+    #[error("invalid configuration key `keys.master_key`: not base64 of 32 bytes")]
+    MasterKeyConfig,
+    #[error("signing keys: {0}")]
+    Keys(#[from] oidc::keys::KeyError),
+    #[error("theme: {0}")]
+    Theme(#[from] web::templates::ThemeError),
+    #[error("password hasher: {0}")]
+    Hasher(#[from] crate::auth::password::HashError),
+    #[error("demo data: {0}")]
+    Demo(String),
+}
+
+/// Opens the database (creating the data folder for SQLite), applies migrations, loads the
+/// master key and the signing keys, and parses the theme.
+pub async fn build_state(config: Config, demo: bool) -> Result<SharedState, StartupError> {
+    let data_dir = &config.server.data_dir;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|source| StartupError::DataDir { path: data_dir.clone(), source })?;
+
+    let url = config.database_url();
+    let db = crate::store::connect(&url, config.database.max_connections)
+        .await
+        .map_err(|source| StartupError::Database { url: redact_url(&url), source })?;
+    crate::store::migrate(&db).await.map_err(StartupError::Migration)?;
+
+    let master_key = load_master_key(&config)?;
+    let keys = KeySet::load_or_create(&db, &master_key).await?;
+    let theme_dir = (!config.theme.dir.is_empty()).then(|| PathBuf::from(&config.theme.dir));
+    let templates = Templates::load(theme_dir.as_deref())?;
+    let passwords = PasswordHasherPool::new(config.login.hash_concurrency)?;
+    let sms: Box<dyn SmsSender> = Box::new(OutboxSender::new(config.sms_outbox_path()));
+
+    if demo {
+        crate::seed::load_demo(&db, &config, &master_key, &passwords)
+            .await
+            .map_err(|e| StartupError::Demo(e.to_string()))?;
+    }
+
+    Ok(Arc::new(AppState {
+        discovery: oidc::discovery::metadata(&config.server.issuer),
+        csrf_key: master_key.derive("csrf"),
+        config,
+        db,
+        master_key,
+        keys,
+        passwords,
+        sms,
+        templates,
+        demo_enabled: demo,
+    }))
+}
+
+/// Hides the password in a database URL for messages.
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Uses `keys.master_key` when set; otherwise reads the key file, creating it with a fresh
+/// random key (mode 0600) on first start.
+fn load_master_key(config: &Config) -> Result<MasterKey, StartupError> {
+    if !config.keys.master_key.is_empty() {
+        return MasterKey::from_base64(&config.keys.master_key).ok_or(StartupError::MasterKeyConfig);
+    }
+    let path = config.master_key_path();
+    let fail = |reason: String| StartupError::MasterKey { path: path.clone(), reason };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => MasterKey::from_base64(&text).ok_or_else(|| fail("not base64 of 32 bytes".into())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let key = MasterKey::generate().map_err(|e| fail(e.to_string()))?;
+            write_private_file(&path, key.to_base64().as_bytes()).map_err(|e| fail(e.to_string()))?;
+            tracing::info!(path = %path.display(), "generated master key");
+            Ok(key)
+        }
+        Err(error) => Err(fail(error.to_string())),
+    }
+}
+
+fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+pub fn router(state: SharedState) -> Router {
+    let pages = Router::new()
+        .route("/", get(web::index))
+        .route(oidc::AUTHORIZE_PATH, get(oidc::authorize::authorize_get).post(oidc::authorize::authorize_post))
+        .route("/login", get(web::login::login_page).post(web::login::submit))
+        .route("/login/sms-code", post(web::login::send_code))
+        .route(web::login::PASSWORD_CHANGE_PATH, get(web::password::change_page).post(web::password::change_submit))
+        .route("/demo", get(web::demo::demo_page))
+        .route("/demo/start", get(web::demo::start))
+        .route("/demo/callback", get(web::demo::callback))
+        .fallback(web::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), web::error_pages));
+
+    let api = Router::new()
+        .route(oidc::DISCOVERY_PATH, get(oidc::discovery::configuration))
+        .route(oidc::JWKS_PATH, get(oidc::discovery::jwks))
+        .route(oidc::TOKEN_PATH, post(oidc::token::token))
+        .route(oidc::USERINFO_PATH, get(oidc::userinfo::userinfo_get).post(oidc::userinfo::userinfo_post))
+        .route("/static/style.css", get(web::style_css))
+        .route("/healthz", get(|| async { "ok" }));
+
+    let security_header = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
+    api.merge(pages)
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(64 * 1024))
+        .layer(security_header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let route = request
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map(MatchedPath::as_str)
+                        .unwrap_or("-");
+                    tracing::info_span!("request", method = %request.method(), route)
+                })
+                .on_request(())
+                .on_response(|response: &axum::response::Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_millis() as u64, "request");
+                }),
+        )
+}
+
+/// A bound listener with its state, ready to serve. Tests bind port 0 and read the address.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    state: SharedState,
+}
+
+impl Application {
+    pub async fn new(config: Config, demo: bool, listener: tokio::net::TcpListener) -> Result<Application, StartupError> {
+        let state = build_state(config, demo).await?;
+        Ok(Application { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> SharedState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+    }
+}

@@ -1,0 +1,8 @@
+//! Authentication: password hashing, SMS codes, browser sessions and CSRF, and the phone
+//! sign-in procedure built from them.
+
+pub mod csrf;
+pub mod password;
+pub mod phone_login;
+pub mod session;
+pub mod sms_code;

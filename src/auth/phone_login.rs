@@ -1,0 +1,144 @@
+//! Staff sign-in with mobile phone, password and SMS code. Password and code are checked
+//! together and every mismatch gets the same answer, so a caller cannot learn which one was
+//! wrong or whether the phone has an account.
+
+use sea_orm::{DatabaseConnection, DbErr};
+
+use super::password::{HashError, PasswordHasherPool};
+use super::sms_code::{self, CodeCheck};
+use crate::config::LoginConfig;
+use crate::domain::phone::Phone;
+use crate::store::{accounts, audit};
+
+/// `amr` values (RFC 8176) for this method: password, SMS one-time code, and both together.
+pub const AMR: &str = "pwd sms mfa";
+/// Level of assurance for password plus SMS code; certificate sign-in ranks higher.
+pub const ACR: &str = "urn:unilogin:loa:2";
+
+pub struct Credentials {
+    pub phone: Phone,
+    pub password: String,
+    pub sms_code: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Any mismatch of phone, password or code.
+    BadCredentials,
+    /// The account is locked until this Unix time.
+    Locked { until: i64 },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error(transparent)]
+    Database(#[from] DbErr),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+pub struct LoginContext<'a> {
+    pub db: &'a DatabaseConnection,
+    pub passwords: &'a PasswordHasherPool,
+    pub login: &'a LoginConfig,
+    pub sms_max_attempts: i32,
+    pub source_ip: &'a str,
+}
+
+pub async fn authenticate(
+    ctx: &LoginContext<'_>,
+    credentials: Credentials,
+    now: i64,
+) -> Result<Result<accounts::Model, Failure>, LoginError> {
+    let phone = &credentials.phone;
+    let account = accounts::find_by_phone(ctx.db, phone.as_e164()).await?;
+
+    if let Some(until) = account.as_ref().and_then(|a| a.locked_until).filter(|until| *until > now) {
+        audit_failure(ctx, phone, "account locked").await?;
+        tracing::warn!(phone = %phone, locked_until = until, "sign-in rejected: account locked");
+        return Ok(Err(Failure::Locked { until }));
+    }
+
+    let code = sms_code::check(ctx.db, phone, &credentials.sms_code, ctx.sms_max_attempts, now).await?;
+    let password_ok = ctx
+        .passwords
+        .verify(credentials.password, account.as_ref().map(|a| a.password_hash.clone()))
+        .await?;
+
+    let code_id = match (&account, code, password_ok) {
+        (Some(_), CodeCheck::Valid { id }, true) => id,
+        (account, code, password_ok) => {
+            let reason = failure_reason(account.is_some(), &code, password_ok);
+            let mut locked = false;
+            if let Some(account) = account {
+                locked = accounts::record_failure(
+                    ctx.db,
+                    account,
+                    ctx.login.max_failures,
+                    ctx.login.lockout_secs,
+                    now,
+                )
+                .await?;
+            }
+            audit_failure(ctx, phone, reason).await?;
+            tracing::warn!(phone = %phone, reason, locked, "sign-in failed");
+            if locked {
+                return Ok(Err(Failure::Locked { until: now + ctx.login.lockout_secs }));
+            }
+            return Ok(Err(Failure::BadCredentials));
+        }
+    };
+
+    let Some(account) = account else {
+        return Ok(Err(Failure::BadCredentials));
+    };
+    if !sms_code::consume(ctx.db, code_id, now).await? {
+        audit_failure(ctx, phone, "sms code used concurrently").await?;
+        return Ok(Err(Failure::BadCredentials));
+    }
+    accounts::record_success(ctx.db, account.id, now).await?;
+    audit::append(
+        ctx.db,
+        audit::Event {
+            actor: &format!("account:{}", account.id),
+            action: "login.phone",
+            target: &phone.masked(),
+            result: "success",
+            source_ip: ctx.source_ip,
+            detail: "",
+        },
+        now,
+    )
+    .await?;
+    tracing::info!(account_id = account.id, phone = %phone, "sign-in succeeded");
+    Ok(Ok(account))
+}
+
+fn failure_reason(account_exists: bool, code: &CodeCheck, password_ok: bool) -> &'static str {
+    match code {
+        CodeCheck::Missing => "no sms code requested",
+        CodeCheck::Expired => "sms code expired",
+        CodeCheck::Used => "sms code already used",
+        CodeCheck::AttemptsExhausted => "sms code attempts exhausted",
+        CodeCheck::Mismatch => "sms code mismatch",
+        CodeCheck::Valid { .. } if !account_exists => "unknown phone",
+        CodeCheck::Valid { .. } if !password_ok => "password mismatch",
+        CodeCheck::Valid { .. } => "rejected",
+    }
+}
+
+async fn audit_failure(ctx: &LoginContext<'_>, phone: &Phone, reason: &str) -> Result<(), DbErr> {
+    audit::append(
+        ctx.db,
+        audit::Event {
+            actor: "anonymous",
+            action: "login.phone",
+            target: &phone.masked(),
+            result: "failure",
+            source_ip: ctx.source_ip,
+            detail: reason,
+        },
+        crate::clock::now(),
+    )
+    .await
+}

@@ -1,0 +1,245 @@
+//! Configuration: built-in defaults, then `config/unilogin.toml` (or the file named by
+//! `UNILOGIN_CONFIG`), then `UNILOGIN_*` environment variables with `__` between nested keys.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_CONFIG_PATH: &str = "config/unilogin.toml";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub keys: KeysConfig,
+    pub sms: SmsConfig,
+    pub login: LoginConfig,
+    pub tokens: TokenConfig,
+    pub theme: ThemeConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address of the main HTTP listener.
+    pub bind: SocketAddr,
+    /// Public issuer URL; every endpoint URL is built from it.
+    pub issuer: String,
+    /// Folder for the SQLite database, the master key and the SMS outbox.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH?mode=rwc` or `postgres://...`. Empty means `DATA_DIR/unilogin.db`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// Base64 of 32 bytes that encrypt signing keys at rest and derive the CSRF key.
+    /// Empty means read or create `master_key_path`.
+    pub master_key: String,
+    /// Empty means `DATA_DIR/master.key`.
+    pub master_key_path: String,
+}
+
+impl std::fmt::Debug for KeysConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeysConfig")
+            .field("master_key", &if self.master_key.is_empty() { "" } else { "[redacted]" })
+            .field("master_key_path", &self.master_key_path)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    /// `outbox` appends each message to `outbox_path` as a JSON line.
+    pub adapter: String,
+    /// Empty means `DATA_DIR/sms-outbox.jsonl`.
+    pub outbox_path: String,
+    /// Signature prefix that the SMS gateway has approved, such as `【统一登录平台】`.
+    pub signature: String,
+    pub code_ttl_secs: i64,
+    pub resend_interval_secs: i64,
+    pub daily_limit_per_phone: u64,
+    pub max_attempts: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginConfig {
+    /// Failed sign-ins in a row that lock an account.
+    pub max_failures: i32,
+    pub lockout_secs: i64,
+    /// Absolute lifetime of a sign-in session.
+    pub session_ttl_secs: i64,
+    /// A session unused for this long ends.
+    pub idle_timeout_secs: i64,
+    /// Password hashes computed at once; more wait on the blocking pool.
+    pub hash_concurrency: usize,
+    /// Time a user has to finish signing in after the relying party's request.
+    pub pending_ttl_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    pub authorization_code_ttl_secs: i64,
+    pub access_token_ttl_secs: i64,
+    pub id_token_ttl_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeConfig {
+    /// Folder with `templates/` and `messages/` that override the embedded default theme.
+    pub dir: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig {
+                bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                issuer: "http://127.0.0.1:8080".into(),
+                data_dir: PathBuf::from("data"),
+            },
+            database: DatabaseConfig { url: String::new(), max_connections: 8 },
+            keys: KeysConfig { master_key: String::new(), master_key_path: String::new() },
+            sms: SmsConfig {
+                adapter: "outbox".into(),
+                outbox_path: String::new(),
+                signature: "【统一登录平台】".into(),
+                code_ttl_secs: 300,
+                resend_interval_secs: 60,
+                daily_limit_per_phone: 10,
+                max_attempts: 5,
+            },
+            login: LoginConfig {
+                max_failures: 5,
+                lockout_secs: 900,
+                session_ttl_secs: 8 * 3600,
+                idle_timeout_secs: 1800,
+                hash_concurrency: 2,
+                pending_ttl_secs: 1800,
+            },
+            tokens: TokenConfig {
+                authorization_code_ttl_secs: 60,
+                access_token_ttl_secs: 3600,
+                id_token_ttl_secs: 3600,
+            },
+            theme: ThemeConfig { dir: String::new() },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Parse(Box<figment::Error>),
+    #[error("invalid configuration key `{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+impl Config {
+    /// Loads the layers. `path` is the TOML file; a missing file is skipped so that a fresh
+    /// checkout runs on the defaults. Returns the config and the file it read, if any.
+    pub fn load(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
+        let path = path
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("UNILOGIN_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
+        let file_read = path.is_file().then(|| path.clone());
+
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(&path))
+            .merge(Env::prefixed("UNILOGIN_").ignore(&["CONFIG"]).split("__"))
+            .extract()
+            .map_err(|e| ConfigError::Parse(Box::new(e)))?;
+        config.validate()?;
+        Ok((config, file_read))
+    }
+
+    /// Checks values that parse but cannot work, so start-up stops with the key named.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let issuer = url::Url::parse(&self.server.issuer).map_err(|e| ConfigError::Invalid {
+            key: "server.issuer",
+            reason: format!("`{}` is not a URL ({e})", self.server.issuer),
+        })?;
+        if !matches!(issuer.scheme(), "http" | "https")
+            || issuer.query().is_some()
+            || issuer.fragment().is_some()
+            || self.server.issuer.ends_with('/')
+        {
+            return Err(ConfigError::Invalid {
+                key: "server.issuer",
+                reason: format!(
+                    "`{}` must be an http(s) URL without query, fragment or trailing slash",
+                    self.server.issuer
+                ),
+            });
+        }
+        if self.sms.adapter != "outbox" {
+            return Err(ConfigError::Invalid {
+                key: "sms.adapter",
+                reason: format!("`{}` is not a known adapter; use `outbox`", self.sms.adapter),
+            });
+        }
+        let positive: [(&'static str, i64); 8] = [
+            ("sms.code_ttl_secs", self.sms.code_ttl_secs),
+            ("sms.resend_interval_secs", self.sms.resend_interval_secs),
+            ("sms.max_attempts", i64::from(self.sms.max_attempts)),
+            ("login.max_failures", i64::from(self.login.max_failures)),
+            ("login.session_ttl_secs", self.login.session_ttl_secs),
+            ("login.idle_timeout_secs", self.login.idle_timeout_secs),
+            ("tokens.authorization_code_ttl_secs", self.tokens.authorization_code_ttl_secs),
+            ("tokens.access_token_ttl_secs", self.tokens.access_token_ttl_secs),
+        ];
+        for (key, value) in positive {
+            if value <= 0 {
+                return Err(ConfigError::Invalid { key, reason: format!("{value} must be above 0") });
+            }
+        }
+        if self.login.hash_concurrency == 0 {
+            return Err(ConfigError::Invalid {
+                key: "login.hash_concurrency",
+                reason: "0 must be above 0".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}?mode=rwc", self.server.data_dir.join("unilogin.db").display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    pub fn master_key_path(&self) -> PathBuf {
+        or_in_data_dir(&self.keys.master_key_path, &self.server.data_dir, "master.key")
+    }
+
+    pub fn sms_outbox_path(&self) -> PathBuf {
+        or_in_data_dir(&self.sms.outbox_path, &self.server.data_dir, "sms-outbox.jsonl")
+    }
+
+    pub fn issuer_is_https(&self) -> bool {
+        self.server.issuer.starts_with("https://")
+    }
+}
+
+fn or_in_data_dir(configured: &str, data_dir: &Path, file: &str) -> PathBuf {
+    if configured.is_empty() { data_dir.join(file) } else { PathBuf::from(configured) }
+}

@@ -1,0 +1,7 @@
+//! Pure rules of the platform. Nothing here does I/O or imports other modules of the crate.
+
+pub mod mask;
+pub mod password_policy;
+pub mod phone;
+pub mod pkce;
+pub mod scope;

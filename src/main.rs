@@ -1,0 +1,219 @@
+//! Command line: serve, migrate, and manage clients and accounts.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use unilogin::config::Config;
+use unilogin::crypto::{self, sha256_b64};
+use unilogin::domain::phone::Phone;
+use unilogin::providers::sms::{OutboxSender, Purpose, SmsMessage, SmsSender};
+use unilogin::store::{self, accounts, systems};
+
+#[derive(Parser)]
+#[command(name = "unilogin", version, about = "Unified login platform: an OpenID Connect provider")]
+struct Cli {
+    /// Configuration file (default: config/unilogin.toml, or $UNILOGIN_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Also load the demo client, the demo account and the /demo page.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage relying parties (OIDC clients).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client and print its generated secret once.
+    Add {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        name: String,
+        /// Exact redirect URI; repeat for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+    },
+    /// List registered clients.
+    List,
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account; a random initial password goes out by SMS and must be changed at
+    /// the first sign-in.
+    Add {
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    unilogin::telemetry::init();
+    let cli = Cli::parse();
+    let (config, config_file) = Config::load(cli.config.as_deref())?;
+
+    match cli.command {
+        Command::Serve { demo } => serve(config, config_file, demo).await,
+        Command::Migrate => {
+            let db = open_db(&config).await?;
+            store::migrate(&db).await.context("database migration failed")?;
+            println!("migrations applied to {}", config.database_url());
+            Ok(())
+        }
+        Command::Client(command) => client_command(&config, command).await,
+        Command::Account(AccountCommand::Add { phone, name }) => add_account(&config, &phone, &name).await,
+    }
+}
+
+async fn serve(config: Config, config_file: Option<PathBuf>, demo: bool) -> anyhow::Result<()> {
+    let bind = config.server.bind;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind} (server.bind)"))?;
+    let issuer = config.server.issuer.clone();
+    let app = unilogin::Application::new(config, demo, listener).await?;
+    let config_source = config_file.map_or("built-in defaults".to_owned(), |p| p.display().to_string());
+    tracing::info!(address = %app.local_addr()?, issuer = %issuer, config = %config_source, "unilogin listening");
+    app.serve(shutdown_signal()).await?;
+    tracing::info!("unilogin stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing open requests");
+}
+
+async fn open_db(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    std::fs::create_dir_all(&config.server.data_dir)
+        .with_context(|| format!("cannot create data folder {}", config.server.data_dir.display()))?;
+    let db = store::connect(&config.database_url(), config.database.max_connections)
+        .await
+        .context("cannot open the database (database.url)")?;
+    store::migrate(&db).await.context("database migration failed")?;
+    Ok(db)
+}
+
+async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Result<()> {
+    let db = open_db(config).await?;
+    match command {
+        ClientCommand::Add { client_id, name, redirect_uris } => {
+            if client_id.is_empty() || !client_id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+                bail!("invalid --client-id `{client_id}`: use letters, digits, `-`, `_` or `.`");
+            }
+            for uri in &redirect_uris {
+                let parsed = url::Url::parse(uri).with_context(|| format!("invalid --redirect-uri `{uri}`"))?;
+                if parsed.fragment().is_some() || !matches!(parsed.scheme(), "http" | "https") {
+                    bail!("invalid --redirect-uri `{uri}`: use an http(s) URL without a fragment");
+                }
+            }
+            if systems::find_by_client_id(&db, &client_id).await?.is_some() {
+                bail!("client `{client_id}` already exists");
+            }
+            let secret = crypto::random_token()?;
+            let system = systems::NewSystem {
+                client_id: &client_id,
+                name: &name,
+                secret_hash: sha256_b64(&secret),
+                redirect_uris: &redirect_uris,
+            };
+            systems::insert(&db, system, unilogin::clock::now()).await?;
+            println!("client_id:     {client_id}");
+            println!("client_secret: {secret}");
+            println!("Store the secret now; only its hash is kept.");
+        }
+        ClientCommand::List => {
+            for system in systems::list(&db).await? {
+                println!("{}\t{}\t{}", system.client_id, system.name, system.redirect_uri_list().join(" "));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn add_account(config: &Config, phone: &str, name: &str) -> anyhow::Result<()> {
+    let phone = Phone::parse(phone)?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        bail!("invalid --name `{name}`: give the person's name, 1 to 64 characters");
+    }
+    let db = open_db(config).await?;
+    if accounts::find_by_phone(&db, phone.as_e164()).await?.is_some() {
+        bail!("an account with phone {phone} already exists");
+    }
+
+    let password = initial_password()?;
+    let hash = unilogin::auth::password::hash_blocking(&password)?;
+    let account = accounts::NewAccount { phone: phone.as_e164(), name, password_hash: hash, must_change_password: true };
+    let account = accounts::insert(&db, account, unilogin::clock::now()).await?;
+
+    let sender = OutboxSender::new(config.sms_outbox_path());
+    let message = SmsMessage {
+        phone: &phone,
+        purpose: Purpose::InitialPassword,
+        text: format!(
+            "{}您的统一登录平台账号已开通，初始密码为{password}，首次登录须修改密码。",
+            config.sms.signature
+        ),
+        code: None,
+    };
+    sender.send(&message).await?;
+    println!("account {} created for {phone}; the initial password was sent by SMS", account.id);
+    Ok(())
+}
+
+/// 12 characters from letters, digits and symbols, with each class present so it passes the
+/// password policy. Ambiguous characters (0/O, 1/l/I) are left out.
+fn initial_password() -> anyhow::Result<String> {
+    const CLASSES: [&[u8]; 4] = [b"ABCDEFGHJKLMNPQRSTUVWXYZ", b"abcdefghijkmnpqrstuvwxyz", b"23456789", b"@#%+=?"];
+    let random = crypto::random_bytes(12)?;
+    let mut password: String = random
+        .iter()
+        .enumerate()
+        .map(|(i, byte)| {
+            let class = CLASSES[i % CLASSES.len()];
+            char::from(class[usize::from(*byte) % class.len()])
+        })
+        .collect();
+    if unilogin::domain::password_policy::check(&password).is_err() {
+        password.push_str("Aa1@");
+    }
+    Ok(password)
+}

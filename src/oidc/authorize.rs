@@ -1,0 +1,327 @@
+//! Authorization endpoint (OpenID Connect Core §3.1.2). A valid request is stored as a pending
+//! authorization and the browser goes to the sign-in pages; `complete` finishes it once the
+//! user has signed in and returns the redirect to the client with the code.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use url::Url;
+
+use crate::app::SharedState;
+use crate::auth::session;
+use crate::crypto::{self, sha256_b64};
+use crate::domain::{pkce, scope};
+use crate::error::Error;
+use crate::store::authorizations::{codes, pending};
+use crate::store::{sessions, systems};
+
+/// The sign-in page that takes over a pending authorization, given as `?request_id=`.
+pub const LOGIN_PAGE_PATH: &str = "/login";
+
+pub async fn authorize_get(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Error> {
+    handle(&state, &headers, query.unwrap_or_default().as_bytes()).await
+}
+
+pub async fn authorize_post(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    handle(&state, &headers, &body).await
+}
+
+/// An error returned to the client by redirect (RFC 6749 §4.1.2.1).
+struct RedirectError {
+    error: &'static str,
+    description: String,
+}
+
+fn redirect_error(error: &'static str, description: impl Into<String>) -> RedirectError {
+    RedirectError { error, description: description.into() }
+}
+
+async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Result<Response, Error> {
+    let params = crate::oidc::parse_unique_params(input).map_err(|name| {
+        Error::page(StatusCode::BAD_REQUEST, "invalid_request_duplicate", name)
+    })?;
+    let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
+
+    // Until client and redirect_uri are known good, errors are shown here and never
+    // redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.11).
+    let client_id = param("client_id")
+        .ok_or_else(|| Error::page(StatusCode::BAD_REQUEST, "client_id_missing", ""))?;
+    let system = systems::find_by_client_id(&state.db, client_id)
+        .await?
+        .ok_or_else(|| Error::page(StatusCode::BAD_REQUEST, "client_unknown", client_id))?;
+    let redirect_uri = param("redirect_uri")
+        .ok_or_else(|| Error::page(StatusCode::BAD_REQUEST, "redirect_uri_missing", ""))?;
+    if !system.redirect_uri_list().iter().any(|registered| registered == redirect_uri) {
+        tracing::warn!(client_id, redirect_uri, "authorization request with unregistered redirect_uri");
+        return Err(Error::page(StatusCode::BAD_REQUEST, "redirect_uri_unregistered", redirect_uri));
+    }
+    let client_state = param("state").map(str::to_owned);
+
+    let validated = match validate(&params) {
+        Ok(request) => request,
+        Err(error) => {
+            return Ok(redirect_to_client(state, redirect_uri, client_state.as_deref(), Err(error)));
+        }
+    };
+    let now = crate::clock::now();
+    let request = pending::Model {
+        id: crypto::random_token().map_err(Error::internal)?,
+        client_id: system.client_id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        scope: validated.scope,
+        state: client_state,
+        nonce: validated.nonce,
+        code_challenge: validated.code_challenge,
+        prompt: validated.prompt.clone(),
+        max_age: validated.max_age,
+        created_at: now,
+        expires_at: now + state.config.login.pending_ttl_secs,
+    };
+
+    let session = current_session(state, headers, now).await?;
+    let fresh_enough = |session: &sessions::Model| match request.max_age {
+        Some(max_age) => now - session.auth_time <= max_age,
+        None => true,
+    };
+    let prompt = validated.prompt.as_deref().unwrap_or("");
+    let usable = session.filter(|s| s.state == sessions::STATE_ACTIVE && fresh_enough(s));
+
+    match (usable, prompt) {
+        (Some(session), "none" | "") => {
+            let location = issue_code(state, request, &session).await?;
+            Ok(found(&location))
+        }
+        (None, "none") => Ok(redirect_to_client(
+            state,
+            &request.redirect_uri,
+            request.state.as_deref(),
+            Err(redirect_error("login_required", "the user is not signed in")),
+        )),
+        _ => {
+            let id = request.id.clone();
+            pending::insert(&state.db, request).await?;
+            Ok(found(&format!("{LOGIN_PAGE_PATH}?request_id={id}")))
+        }
+    }
+}
+
+struct ValidatedRequest {
+    scope: String,
+    nonce: Option<String>,
+    code_challenge: String,
+    prompt: Option<String>,
+    max_age: Option<i64>,
+}
+
+fn validate(params: &HashMap<String, String>) -> Result<ValidatedRequest, RedirectError> {
+    let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
+
+    if param("request").is_some() {
+        return Err(redirect_error("request_not_supported", "request objects are not supported"));
+    }
+    if param("request_uri").is_some() {
+        return Err(redirect_error("request_uri_not_supported", "request_uri is not supported"));
+    }
+    match param("response_type") {
+        None => return Err(redirect_error("invalid_request", "response_type is required")),
+        Some("code") => {}
+        Some(other) => {
+            return Err(redirect_error(
+                "unsupported_response_type",
+                format!("response_type `{other}` is not supported; use `code`"),
+            ));
+        }
+    }
+    if let Some(mode) = param("response_mode").filter(|mode| *mode != "query") {
+        return Err(redirect_error(
+            "invalid_request",
+            format!("response_mode `{mode}` is not supported; use `query`"),
+        ));
+    }
+
+    let requested_scope = param("scope").unwrap_or("");
+    if !scope::contains(requested_scope, "openid") {
+        return Err(redirect_error("invalid_scope", "scope must contain `openid`"));
+    }
+    let granted = scope::granted(requested_scope).join(" ");
+
+    let code_challenge = param("code_challenge")
+        .ok_or_else(|| redirect_error("invalid_request", "code_challenge is required (PKCE S256)"))?;
+    match param("code_challenge_method") {
+        Some("S256") => {}
+        Some(other) => {
+            return Err(redirect_error(
+                "invalid_request",
+                format!("code_challenge_method `{other}` is not supported; use `S256`"),
+            ));
+        }
+        None => {
+            return Err(redirect_error(
+                "invalid_request",
+                "code_challenge_method is required and must be `S256`",
+            ));
+        }
+    }
+    if !pkce::is_valid_syntax(code_challenge) {
+        return Err(redirect_error("invalid_request", "code_challenge is not a valid S256 challenge"));
+    }
+
+    // Only `none` and `login` change behaviour; `consent` and `select_account` are accepted
+    // and have nothing to show yet.
+    let mut prompt = None;
+    if let Some(text) = param("prompt") {
+        let values: Vec<&str> = text.split(' ').filter(|v| !v.is_empty()).collect();
+        if let Some(unknown) =
+            values.iter().find(|v| !matches!(**v, "none" | "login" | "consent" | "select_account"))
+        {
+            return Err(redirect_error("invalid_request", format!("prompt `{unknown}` is not supported")));
+        }
+        if values.contains(&"none") {
+            if values.len() > 1 {
+                return Err(redirect_error("invalid_request", "prompt `none` cannot be combined"));
+            }
+            prompt = Some("none".to_owned());
+        } else if values.contains(&"login") {
+            prompt = Some("login".to_owned());
+        }
+    }
+
+    let max_age = match param("max_age") {
+        None => None,
+        Some(text) => Some(text.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
+            redirect_error("invalid_request", format!("max_age `{text}` is not a non-negative integer"))
+        })?),
+    };
+
+    let nonce = param("nonce").map(str::to_owned);
+    if nonce.as_ref().is_some_and(|n| n.len() > 512) || params.values().any(|v| v.len() > 4096) {
+        return Err(redirect_error("invalid_request", "a parameter is too long"));
+    }
+    Ok(ValidatedRequest { scope: granted, nonce, code_challenge: code_challenge.to_owned(), prompt, max_age })
+}
+
+async fn current_session(
+    state: &SharedState,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Option<sessions::Model>, Error> {
+    let Some(cookie) = session::cookie_value(headers) else {
+        return Ok(None);
+    };
+    Ok(session::load(&state.db, &cookie, &state.session_limits(), now).await?)
+}
+
+/// Finishes a pending authorization for a signed-in session and returns the client redirect.
+/// A request that is unknown, expired or already completed gives an error page.
+pub async fn complete(
+    state: &SharedState,
+    request_id: &str,
+    session: &sessions::Model,
+) -> Result<String, Error> {
+    let request = find_pending(state, request_id).await?;
+    if !pending::take(&state.db, request_id).await? {
+        return Err(Error::page(StatusCode::BAD_REQUEST, "request_expired", ""));
+    }
+    issue_code(state, request, session).await
+}
+
+/// Loads a pending authorization that is still valid, for the sign-in pages.
+pub async fn find_pending(state: &SharedState, request_id: &str) -> Result<pending::Model, Error> {
+    match pending::find(&state.db, request_id).await? {
+        Some(request) if request.expires_at > crate::clock::now() => Ok(request),
+        _ => Err(Error::page(StatusCode::BAD_REQUEST, "request_expired", "")),
+    }
+}
+
+async fn issue_code(
+    state: &SharedState,
+    request: pending::Model,
+    session: &sessions::Model,
+) -> Result<String, Error> {
+    let now = crate::clock::now();
+    let code = crypto::random_token().map_err(Error::internal)?;
+    codes::insert(
+        &state.db,
+        codes::Model {
+            code_hash: sha256_b64(&code),
+            grant_id: crypto::random_token().map_err(Error::internal)?,
+            client_id: request.client_id.clone(),
+            account_id: session.account_id,
+            session_id: session.id.clone(),
+            redirect_uri: request.redirect_uri.clone(),
+            scope: request.scope.clone(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            auth_time: session.auth_time,
+            amr: session.amr.clone(),
+            acr: session.acr.clone(),
+            created_at: now,
+            expires_at: now + state.config.tokens.authorization_code_ttl_secs,
+            used_at: None,
+        },
+    )
+    .await?;
+    tracing::info!(client_id = %request.client_id, account_id = session.account_id, "authorization code issued");
+    Ok(client_redirect_url(state, &request.redirect_uri, request.state.as_deref(), Ok(&code)))
+}
+
+/// Builds the authorization response URL with `iss` (RFC 9207) and `state`.
+fn client_redirect_url(
+    state: &SharedState,
+    redirect_uri: &str,
+    client_state: Option<&str>,
+    outcome: Result<&str, RedirectError>,
+) -> String {
+    let Ok(mut url) = Url::parse(redirect_uri) else {
+        return redirect_uri.to_owned();
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        match &outcome {
+            Ok(code) => {
+                query.append_pair("code", code);
+            }
+            Err(error) => {
+                query.append_pair("error", error.error);
+                query.append_pair("error_description", &error.description);
+            }
+        }
+        if let Some(client_state) = client_state {
+            query.append_pair("state", client_state);
+        }
+        query.append_pair("iss", &state.config.server.issuer);
+    }
+    url.to_string()
+}
+
+fn redirect_to_client(
+    state: &SharedState,
+    redirect_uri: &str,
+    client_state: Option<&str>,
+    outcome: Result<&str, RedirectError>,
+) -> Response {
+    if let Err(error) = &outcome {
+        tracing::info!(error = error.error, description = %error.description, "authorization request rejected");
+    }
+    found(&client_redirect_url(state, redirect_uri, client_state, outcome))
+}
+
+pub fn found(location: &str) -> Response {
+    let mut response = StatusCode::FOUND.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,59 @@
+//! Provider metadata (OpenID Connect Discovery 1.0 §3) and the JWKS, serialized once at start-up.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::{AUTHORIZE_PATH, JWKS_PATH, TOKEN_PATH, USERINFO_PATH};
+use crate::app::SharedState;
+use crate::auth::phone_login;
+use crate::domain::scope;
+
+pub fn metadata(issuer: &str) -> Bytes {
+    let document = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}{AUTHORIZE_PATH}"),
+        "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
+        "userinfo_endpoint": format!("{issuer}{USERINFO_PATH}"),
+        "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+        "scopes_supported": scope::SUPPORTED,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",
+            "name", "phone_number", "phone_number_verified"
+        ],
+        "acr_values_supported": [phone_login::ACR],
+        "prompt_values_supported": ["none", "login"],
+        "ui_locales_supported": ["zh-CN", "en"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+    });
+    Bytes::from(document.to_string())
+}
+
+fn json_response(body: Bytes) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+pub async fn configuration(State(state): State<SharedState>) -> Response {
+    json_response(state.discovery.clone())
+}
+
+pub async fn jwks(State(state): State<SharedState>) -> Response {
+    json_response(state.keys.jwks())
+}

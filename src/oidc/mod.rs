@@ -1,0 +1,29 @@
+//! The OpenID Connect provider endpoints. `web` hands completed sign-ins back through
+//! `authorize::complete`; nothing here imports `web`.
+
+pub mod authorize;
+pub mod discovery;
+pub mod keys;
+pub mod token;
+pub mod userinfo;
+
+/// Endpoint paths, relative to the issuer.
+pub const AUTHORIZE_PATH: &str = "/authorize";
+pub const TOKEN_PATH: &str = "/token";
+pub const USERINFO_PATH: &str = "/userinfo";
+pub const JWKS_PATH: &str = "/jwks";
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+
+/// Parses a form or query string, rejecting any parameter that appears twice
+/// (RFC 6749 §3.1: request and response parameters must not be included more than once).
+pub fn parse_unique_params(
+    input: &[u8],
+) -> Result<std::collections::HashMap<String, String>, String> {
+    let mut params = std::collections::HashMap::new();
+    for (key, value) in url::form_urlencoded::parse(input) {
+        if params.insert(key.to_string(), value.into_owned()).is_some() {
+            return Err(key.into_owned());
+        }
+    }
+    Ok(params)
+}

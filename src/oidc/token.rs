@@ -1,0 +1,268 @@
+//! Token endpoint (RFC 6749 §3.2, OpenID Connect Core §3.1.3) for the authorization_code grant.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::json;
+
+use crate::app::SharedState;
+use crate::crypto::{self, constant_time_eq, sha256, sha256_b64};
+use crate::domain::pkce;
+use crate::error::OAuthError;
+use crate::store::authorizations::codes;
+use crate::store::{accounts, audit, systems, tokens};
+
+pub async fn token(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthError> {
+    let params = crate::oidc::parse_unique_params(&body).map_err(|name| {
+        OAuthError::new("invalid_request", format!("parameter `{name}` appears more than once"))
+    })?;
+    let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
+
+    let client = authenticate_client(&state, &headers, param("client_id"), param("client_secret")).await?;
+    match param("grant_type") {
+        None => Err(OAuthError::new("invalid_request", "grant_type is required")),
+        Some("authorization_code") => {
+            let grant = AuthorizationCodeGrant {
+                code: param("code").ok_or_else(|| OAuthError::new("invalid_request", "code is required"))?,
+                redirect_uri: param("redirect_uri").unwrap_or(""),
+                code_verifier: param("code_verifier"),
+            };
+            let body = exchange_code(&state, &client, grant).await?;
+            Ok(no_store(Json(body).into_response()))
+        }
+        Some(other) => Err(OAuthError::new(
+            "unsupported_grant_type",
+            format!("grant_type `{other}` is not supported; use `authorization_code`"),
+        )),
+    }
+}
+
+fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// Authenticates the client with `client_secret_basic` or `client_secret_post`; using both at
+/// once is an error (RFC 6749 §2.3).
+pub async fn authenticate_client(
+    state: &SharedState,
+    headers: &HeaderMap,
+    body_client_id: Option<&str>,
+    body_secret: Option<&str>,
+) -> Result<systems::Model, OAuthError> {
+    let basic = basic_credentials(headers)?;
+    let (client_id, secret) = match (basic, body_secret) {
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::new(
+                "invalid_request",
+                "client credentials were sent both in the Authorization header and in the body; use one method",
+            ));
+        }
+        (Some((id, secret)), None) => {
+            if body_client_id.is_some_and(|body_id| body_id != id) {
+                return Err(OAuthError::new("invalid_request", "client_id in the body differs from the Authorization header"));
+            }
+            (id, secret)
+        }
+        (None, Some(secret)) => match body_client_id {
+            Some(id) => (id.to_owned(), secret.to_owned()),
+            None => return Err(OAuthError::invalid_client("client_id is required with client_secret")),
+        },
+        (None, None) => {
+            return Err(OAuthError::invalid_client(
+                "client authentication is required (client_secret_basic or client_secret_post)",
+            ));
+        }
+    };
+
+    let system = systems::find_by_client_id(&state.db, &client_id).await?;
+    let presented = sha256_b64(&secret);
+    // Compare against a fixed value for unknown clients so timing does not reveal client ids.
+    let stored = system.as_ref().map(|s| s.secret_hash.as_str()).unwrap_or("-");
+    match system {
+        Some(system) if constant_time_eq(presented.as_bytes(), stored.as_bytes()) => Ok(system),
+        _ => {
+            tracing::warn!(client_id = %client_id, "client authentication failed");
+            Err(OAuthError::invalid_client("client authentication failed"))
+        }
+    }
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || OAuthError::invalid_client("malformed Basic authorization header");
+    let text = value.to_str().map_err(|_| malformed())?;
+    let Some((scheme, encoded)) = text.split_once(' ') else {
+        return Err(malformed());
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(malformed());
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    // RFC 6749 §2.3.1: both parts are form-urlencoded before Base64.
+    let unescape = |part: &str| -> Result<String, OAuthError> {
+        let form = format!("v={part}");
+        url::form_urlencoded::parse(form.as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .ok_or_else(malformed)
+    };
+    Ok(Some((unescape(id)?, unescape(secret)?)))
+}
+
+pub struct AuthorizationCodeGrant<'a> {
+    pub code: &'a str,
+    pub redirect_uri: &'a str,
+    pub code_verifier: Option<&'a str>,
+}
+
+const INVALID_CODE: &str = "the authorization code is invalid, expired or already used";
+
+/// Redeems an authorization code for an access token and an ID token. A second redemption of
+/// the same code revokes the tokens of the first (RFC 6749 §4.1.2).
+pub async fn exchange_code(
+    state: &SharedState,
+    client: &systems::Model,
+    grant: AuthorizationCodeGrant<'_>,
+) -> Result<serde_json::Value, OAuthError> {
+    let now = crate::clock::now();
+    let code_hash = sha256_b64(grant.code);
+    let code = codes::find(&state.db, &code_hash)
+        .await?
+        .ok_or_else(|| OAuthError::new("invalid_grant", INVALID_CODE))?;
+    if code.client_id != client.client_id {
+        tracing::warn!(client_id = %client.client_id, "authorization code presented by another client");
+        return Err(OAuthError::new("invalid_grant", INVALID_CODE));
+    }
+
+    if !codes::mark_used(&state.db, &code_hash, now).await? {
+        let revoked = tokens::revoke_grant(&state.db, &code.grant_id, now).await?;
+        tracing::warn!(client_id = %client.client_id, revoked, "authorization code replayed; grant revoked");
+        audit::append(
+            &state.db,
+            audit::Event {
+                actor: &format!("client:{}", client.client_id),
+                action: "token.code_replay",
+                target: &format!("account:{}", code.account_id),
+                result: "failure",
+                source_ip: "",
+                detail: &format!("revoked {revoked} access token(s)"),
+            },
+            now,
+        )
+        .await?;
+        return Err(OAuthError::new("invalid_grant", INVALID_CODE));
+    }
+    if code.expires_at <= now {
+        return Err(OAuthError::new("invalid_grant", INVALID_CODE));
+    }
+    if code.redirect_uri != grant.redirect_uri {
+        return Err(OAuthError::new(
+            "invalid_grant",
+            "redirect_uri does not match the one in the authorization request",
+        ));
+    }
+    let verifier = grant
+        .code_verifier
+        .ok_or_else(|| OAuthError::new("invalid_grant", "code_verifier is required (PKCE)"))?;
+    let challenge = pkce::s256_challenge(verifier, sha256);
+    if !pkce::is_valid_syntax(verifier) || !constant_time_eq(challenge.as_bytes(), code.code_challenge.as_bytes()) {
+        return Err(OAuthError::new("invalid_grant", "code_verifier does not match the code_challenge"));
+    }
+
+    let account = accounts::find_by_id(&state.db, code.account_id)
+        .await?
+        .ok_or_else(|| OAuthError::new("invalid_grant", INVALID_CODE))?;
+    issue_tokens(state, &code, &account, now).await
+}
+
+async fn issue_tokens(
+    state: &SharedState,
+    code: &codes::Model,
+    account: &accounts::Model,
+    now: i64,
+) -> Result<serde_json::Value, OAuthError> {
+    let issuer = &state.config.server.issuer;
+    let ttl = &state.config.tokens;
+    let sub = account.id.to_string();
+    let jti = crypto::random_token().map_err(OAuthError::server_error)?;
+
+    let access_claims = json!({
+        "iss": issuer,
+        "sub": sub,
+        "aud": code.client_id,
+        "client_id": code.client_id,
+        "scope": code.scope,
+        "iat": now,
+        "exp": now + ttl.access_token_ttl_secs,
+        "jti": jti,
+    });
+    let access_token = state.keys.sign_jwt("at+jwt", &access_claims).map_err(OAuthError::server_error)?;
+    tokens::insert(
+        &state.db,
+        tokens::Model {
+            jti,
+            grant_id: code.grant_id.clone(),
+            client_id: code.client_id.clone(),
+            account_id: account.id,
+            scope: code.scope.clone(),
+            created_at: now,
+            expires_at: now + ttl.access_token_ttl_secs,
+            revoked_at: None,
+        },
+    )
+    .await?;
+
+    let mut id_claims = json!({
+        "iss": issuer,
+        "sub": sub,
+        "aud": code.client_id,
+        "azp": code.client_id,
+        "iat": now,
+        "exp": now + ttl.id_token_ttl_secs,
+        "auth_time": code.auth_time,
+        "at_hash": access_token_hash(&access_token),
+        "sid": session_id_claim(&code.session_id),
+        "amr": code.amr.split(' ').collect::<Vec<_>>(),
+        "acr": code.acr,
+    });
+    if let Some(nonce) = &code.nonce {
+        id_claims["nonce"] = json!(nonce);
+    }
+    let id_token = state.keys.sign_jwt("JWT", &id_claims).map_err(OAuthError::server_error)?;
+    tracing::info!(client_id = %code.client_id, account_id = account.id, "tokens issued");
+
+    Ok(json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ttl.access_token_ttl_secs,
+        "id_token": id_token,
+        "scope": code.scope,
+    }))
+}
+
+/// `at_hash`: base64url of the left half of SHA-256 over the access token (OIDC Core §3.1.3.6).
+fn access_token_hash(access_token: &str) -> String {
+    let digest = sha256(access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
+}
+
+/// The `sid` claim: derived from the session row id, which is itself a hash of the cookie, so
+/// the claim reveals nothing that opens the session.
+pub fn session_id_claim(session_row_id: &str) -> String {
+    sha256_b64(&format!("sid:{session_row_id}"))
+}

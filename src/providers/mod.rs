@@ -1,0 +1,4 @@
+//! The true external boundaries. Each is a trait with adapters; the development adapters
+//! write and read real files.
+
+pub mod sms;

@@ -1,0 +1,87 @@
+//! Sign-in sessions. The row id is the SHA-256 of the cookie value, so a database leak does not
+//! hand out live sessions.
+
+use sea_orm::ActiveValue::Set;
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::Expr;
+
+/// The session is signed in and may complete authorizations.
+pub const STATE_ACTIVE: &str = "active";
+/// The password was right but must be changed before anything else.
+pub const STATE_PASSWORD_CHANGE: &str = "password_change_required";
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sessions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub account_id: i32,
+    pub state: String,
+    pub auth_time: i64,
+    /// Space-separated authentication methods (RFC 8176), such as `pwd sms mfa`.
+    pub amr: String,
+    pub acr: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub source_ip: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+pub struct NewSession<'a> {
+    pub id: String,
+    pub account_id: i32,
+    pub state: &'a str,
+    pub amr: &'a str,
+    pub acr: &'a str,
+    pub expires_at: i64,
+    pub source_ip: &'a str,
+}
+
+pub async fn insert(db: &DatabaseConnection, session: NewSession<'_>, now: i64) -> Result<Model, DbErr> {
+    ActiveModel {
+        id: Set(session.id),
+        account_id: Set(session.account_id),
+        state: Set(session.state.to_owned()),
+        auth_time: Set(now),
+        amr: Set(session.amr.to_owned()),
+        acr: Set(session.acr.to_owned()),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(session.expires_at),
+        source_ip: Set(session.source_ip.to_owned()),
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn find(db: &DatabaseConnection, id: &str) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id.to_owned()).one(db).await
+}
+
+pub async fn touch(db: &DatabaseConnection, id: &str, now: i64) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::LastSeenAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_state(db: &DatabaseConnection, id: &str, state: &str) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::State, Expr::value(state))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(db: &DatabaseConnection, id: &str) -> Result<(), DbErr> {
+    Entity::delete_by_id(id.to_owned()).exec(db).await?;
+    Ok(())
+}

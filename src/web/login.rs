@@ -1,0 +1,243 @@
+//! The phone sign-in page: request an SMS code, then sign in with phone, password and code.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{PageContext, check_csrf, parse_form, render};
+use crate::app::SharedState;
+use crate::auth::phone_login::{self, Credentials, Failure, LoginContext};
+use crate::auth::session::{self, SessionStart};
+use crate::auth::sms_code::{self, SendOutcome, SendRequest};
+use crate::domain::phone::Phone;
+use crate::error::Error;
+use crate::oidc::authorize;
+use crate::store::{accounts, sessions, systems};
+
+pub const PASSWORD_CHANGE_PATH: &str = "/password/change";
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    request_id: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SmsCodeForm {
+    phone: String,
+    csrf_token: String,
+    request_id: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    phone: String,
+    password: String,
+    sms_code: String,
+    csrf_token: String,
+    request_id: String,
+}
+
+/// What the page shows besides the form.
+#[derive(Default)]
+struct LoginView {
+    phone: String,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+async fn render_login(
+    state: &SharedState,
+    page: &PageContext,
+    status: StatusCode,
+    request_id: &str,
+    view: LoginView,
+) -> Result<Response, Error> {
+    let mut client_name = None;
+    if !request_id.is_empty() {
+        let request = authorize::find_pending(state, request_id).await?;
+        client_name = systems::find_by_client_id(&state.db, &request.client_id).await?.map(|s| s.name);
+    }
+    let context = json!({
+        "request_id": request_id,
+        "client_name": client_name,
+        "phone": view.phone,
+        "error": view.error,
+        "notice": view.notice,
+    });
+    Ok(render(state, page, status, "login.html", context))
+}
+
+pub async fn login_page(
+    State(state): State<SharedState>,
+    page: PageContext,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, Error> {
+    render_login(&state, &page, StatusCode::OK, &query.request_id, LoginView::default()).await
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json"))
+}
+
+/// `POST /login/sms-code`. Answers the same whether or not the phone has an account.
+pub async fn send_code(
+    State(state): State<SharedState>,
+    page: PageContext,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    let form: SmsCodeForm = parse_form(&body)?;
+    check_csrf(&state, &page, &form.csrf_token)?;
+    let json = wants_json(&headers);
+
+    let phone = match Phone::parse(&form.phone) {
+        Ok(phone) => phone,
+        Err(_) => {
+            let message = page.message(&state, "phone_invalid");
+            if json {
+                let body = json!({ "status": "invalid_phone", "message": message });
+                return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
+            }
+            let view = LoginView { phone: form.phone.clone(), error: Some(message), notice: None };
+            return render_login(&state, &page, StatusCode::BAD_REQUEST, &form.request_id, view).await;
+        }
+    };
+
+    let deliver = accounts::find_by_phone(&state.db, phone.as_e164()).await?.is_some();
+    let request = SendRequest { phone: &phone, deliver, source_ip: &page.source_ip };
+    let now = crate::clock::now();
+    let outcome = sms_code::send_login_code(&state.db, state.sms.as_ref(), &state.config.sms, request, now)
+        .await
+        .map_err(Error::internal)?;
+
+    let (status, code, message) = match outcome {
+        SendOutcome::Accepted => {
+            tracing::info!(phone = %phone, delivered = deliver, "login code requested");
+            (StatusCode::OK, "sent", page.message(&state, "code_sent"))
+        }
+        SendOutcome::TooSoon { retry_after_secs } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_soon",
+            page.message(&state, "code_too_soon").replace("{seconds}", &retry_after_secs.to_string()),
+        ),
+        SendOutcome::DailyLimit => {
+            tracing::warn!(phone = %phone, "login code daily limit reached");
+            (StatusCode::TOO_MANY_REQUESTS, "daily_limit", page.message(&state, "code_daily_limit"))
+        }
+        SendOutcome::AddressLimit => {
+            tracing::warn!(source_ip = %page.source_ip, "login code hourly limit per address reached");
+            (StatusCode::TOO_MANY_REQUESTS, "address_limit", page.message(&state, "code_address_limit"))
+        }
+    };
+    if json {
+        let mut body = json!({ "status": code, "message": message });
+        if let SendOutcome::TooSoon { retry_after_secs } = outcome {
+            body["retry_after"] = json!(retry_after_secs);
+        }
+        return Ok((status, Json(body)).into_response());
+    }
+    let (error, notice) = if status == StatusCode::OK { (None, Some(message)) } else { (Some(message), None) };
+    let view = LoginView { phone: phone.national().to_owned(), error, notice };
+    render_login(&state, &page, status, &form.request_id, view).await
+}
+
+/// `POST /login`: checks phone, password and code, starts a session, then continues to the
+/// password change or back to the relying party.
+pub async fn submit(State(state): State<SharedState>, page: PageContext, body: Bytes) -> Result<Response, Error> {
+    let form: LoginForm = parse_form(&body)?;
+    check_csrf(&state, &page, &form.csrf_token)?;
+    if !form.request_id.is_empty() {
+        authorize::find_pending(&state, &form.request_id).await?;
+    }
+    let fail = |key: &str, status: StatusCode| LoginView {
+        phone: form.phone.clone(),
+        error: Some(page.message(&state, key)),
+        notice: None,
+    }
+    .with_status(status);
+
+    if form.phone.trim().is_empty() || form.password.is_empty() || form.sms_code.trim().is_empty() {
+        let (view, status) = fail("login_fields_missing", StatusCode::BAD_REQUEST);
+        return render_login(&state, &page, status, &form.request_id, view).await;
+    }
+    let Ok(phone) = Phone::parse(&form.phone) else {
+        let (view, status) = fail("phone_invalid", StatusCode::BAD_REQUEST);
+        return render_login(&state, &page, status, &form.request_id, view).await;
+    };
+
+    let ctx = LoginContext {
+        db: &state.db,
+        passwords: &state.passwords,
+        login: &state.config.login,
+        sms_max_attempts: state.config.sms.max_attempts,
+        source_ip: &page.source_ip,
+    };
+    let credentials = Credentials { phone, password: form.password.clone(), sms_code: form.sms_code.clone() };
+    let now = crate::clock::now();
+    let account = match phone_login::authenticate(&ctx, credentials, now).await.map_err(Error::internal)? {
+        Ok(account) => account,
+        Err(Failure::BadCredentials) => {
+            let (view, status) = fail("login_failed", StatusCode::UNAUTHORIZED);
+            return render_login(&state, &page, status, &form.request_id, view).await;
+        }
+        Err(Failure::Locked { until }) => {
+            let minutes = ((until - now) + 59) / 60;
+            let (mut view, status) = fail("account_locked", StatusCode::TOO_MANY_REQUESTS);
+            view.error = view.error.map(|m| m.replace("{minutes}", &minutes.to_string()));
+            return render_login(&state, &page, status, &form.request_id, view).await;
+        }
+    };
+
+    let session_state =
+        if account.must_change_password { sessions::STATE_PASSWORD_CHANGE } else { sessions::STATE_ACTIVE };
+    let start = SessionStart {
+        account_id: account.id,
+        state: session_state,
+        amr: phone_login::AMR,
+        acr: phone_login::ACR,
+        source_ip: &page.source_ip,
+    };
+    let (cookie, session) = session::create(&state.db, start, &state.session_limits(), now)
+        .await
+        .map_err(Error::internal)?;
+
+    let location = if account.must_change_password {
+        format!("{PASSWORD_CHANGE_PATH}?request_id={}", form.request_id)
+    } else if form.request_id.is_empty() {
+        "/".to_owned()
+    } else {
+        authorize::complete(&state, &form.request_id, &session).await?
+    };
+    Ok(see_other(&state, &location, Some(&cookie)))
+}
+
+impl LoginView {
+    fn with_status(self, status: StatusCode) -> (LoginView, StatusCode) {
+        (self, status)
+    }
+}
+
+/// A 303 redirect after a form post, optionally replacing the session cookie.
+pub fn see_other(state: &SharedState, location: &str, cookie: Option<&str>) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        headers.insert(header::LOCATION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(cookie) = cookie {
+        let secure = state.config.issuer_is_https();
+        headers.append(header::SET_COOKIE, session::set_cookie(session::COOKIE_NAME, cookie, secure, None));
+    }
+    response
+}

@@ -1,0 +1,179 @@
+//! Hosted pages: sign-in, password change, the demo relying party, and HTML error pages.
+
+pub mod demo;
+pub mod login;
+pub mod password;
+pub mod templates;
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::json;
+
+use crate::app::SharedState;
+use crate::auth::{csrf, session};
+use crate::error::{Error, PageError};
+use templates::Lang;
+
+const LANG_COOKIE: &str = "unilogin_lang";
+
+/// What every page handler needs from the request: language, address, the browser cookie.
+pub struct PageContext {
+    pub lang: Lang,
+    /// Set when the query chose a language, so the choice is kept in a cookie.
+    lang_chosen: bool,
+    pub uri: Uri,
+    pub cookie: Option<String>,
+    pub source_ip: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(PageContext::from_parts(parts))
+    }
+}
+
+impl PageContext {
+    fn from_parts(parts: &Parts) -> PageContext {
+        let query_lang = parts.uri.query().and_then(|query| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .find(|(key, _)| key == "lang")
+                .and_then(|(_, value)| Lang::parse(&value))
+        });
+        let cookie_lang = session::read_cookie(&parts.headers, LANG_COOKIE).and_then(|v| Lang::parse(&v));
+        let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+        let lang = query_lang.or(cookie_lang).unwrap_or_else(|| Lang::from_accept_language(accept));
+        let source_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip().to_string())
+            .unwrap_or_default();
+        PageContext {
+            lang,
+            lang_chosen: query_lang.is_some(),
+            uri: parts.uri.clone(),
+            cookie: session::cookie_value(&parts.headers),
+            source_ip,
+        }
+    }
+
+    pub fn message(&self, state: &SharedState, key: &str) -> String {
+        state.templates.message(self.lang, key)
+    }
+
+    /// The same page in the other language.
+    fn lang_switch_url(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(existing) = self.uri.query() {
+            for (key, value) in url::form_urlencoded::parse(existing.as_bytes()) {
+                if key != "lang" {
+                    query.append_pair(&key, &value);
+                }
+            }
+        }
+        query.append_pair("lang", self.lang.other().as_str());
+        format!("{}?{}", self.uri.path(), query.finish())
+    }
+}
+
+/// Renders a page with the catalogue, language and a CSRF token bound to the browser cookie,
+/// creating the cookie when the browser has none.
+pub fn render(
+    state: &SharedState,
+    page: &PageContext,
+    status: StatusCode,
+    template: &str,
+    mut context: serde_json::Value,
+) -> Response {
+    let (cookie, new_cookie) = match &page.cookie {
+        Some(cookie) => (cookie.clone(), false),
+        None => match session::new_cookie_value() {
+            Ok(cookie) => (cookie, true),
+            Err(error) => return Error::internal(error).into_response(),
+        },
+    };
+    context["t"] = json!(state.templates.catalogue(page.lang));
+    context["lang"] = json!(page.lang.as_str());
+    context["lang_switch_url"] = json!(page.lang_switch_url());
+    context["csrf_token"] = json!(csrf::token(&state.csrf_key, &cookie));
+
+    let html = match state.templates.render(template, &context) {
+        Ok(html) => html,
+        Err(error) => {
+            tracing::error!(template, error = %error, "template rendering failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "template rendering failed").into_response();
+        }
+    };
+    let mut response = (status, Html(html)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let secure = state.config.issuer_is_https();
+    if new_cookie {
+        headers.append(header::SET_COOKIE, session::set_cookie(session::COOKIE_NAME, &cookie, secure, None));
+    }
+    if page.lang_chosen {
+        let max_age = Some(365 * 86_400);
+        headers.append(header::SET_COOKIE, session::set_cookie(LANG_COOKIE, page.lang.as_str(), secure, max_age));
+    }
+    response
+}
+
+/// Checks the CSRF token of a form post; a failure is a security event.
+pub fn check_csrf(state: &SharedState, page: &PageContext, submitted: &str) -> Result<(), Error> {
+    if csrf::verify(&state.csrf_key, page.cookie.as_deref(), submitted) {
+        return Ok(());
+    }
+    tracing::warn!(path = page.uri.path(), source_ip = %page.source_ip, "CSRF token check failed");
+    Err(Error::page(StatusCode::FORBIDDEN, "csrf_invalid", ""))
+}
+
+/// Parses a urlencoded form body; malformed bodies and repeated fields are a 400 page.
+pub fn parse_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    serde_urlencoded::from_bytes(body)
+        .map_err(|error| Error::page(StatusCode::BAD_REQUEST, "invalid_request_duplicate", error.to_string()))
+}
+
+/// Renders `Error::Page` responses (and internal errors) as the themed error page.
+pub async fn error_pages(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let page = PageContext::from_parts(&parts);
+    let response = next.run(Request::from_parts(parts, body)).await;
+
+    let Some(error) = response.extensions().get::<PageError>().cloned() else {
+        return response;
+    };
+    let message = page.message(&state, error.message_key);
+    let context = json!({ "message": message, "detail": error.detail });
+    render(&state, &page, response.status(), "error.html", context)
+}
+
+pub async fn not_found() -> Error {
+    Error::page(StatusCode::NOT_FOUND, "not_found", "")
+}
+
+pub async fn style_css() -> Response {
+    let mut response = templates::STYLE_CSS.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    response
+}
+
+pub async fn index(State(state): State<SharedState>, page: PageContext) -> Result<Response, Error> {
+    let now = crate::clock::now();
+    let mut account_name = None;
+    if let Some(cookie) = &page.cookie {
+        if let Some(active) = session::load(&state.db, cookie, &state.session_limits(), now).await? {
+            let account = crate::store::accounts::find_by_id(&state.db, active.account_id).await?;
+            account_name = account.map(|a| crate::domain::mask::name(&a.name));
+        }
+    }
+    let context = json!({ "account_name": account_name, "demo": state.demo_enabled });
+    Ok(render(&state, &page, StatusCode::OK, "index.html", context))
+}
