@@ -50,7 +50,10 @@ impl AppState {
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("cannot create data folder {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot open database {url}: {source}")]
     Database { url: String, source: sea_orm::DbErr },
     #[error("database migration failed: {0}")]
@@ -73,14 +76,21 @@ pub enum StartupError {
 /// master key and the signing keys, and parses the theme.
 pub async fn build_state(config: Config, demo: bool) -> Result<SharedState, StartupError> {
     let data_dir = &config.server.data_dir;
-    std::fs::create_dir_all(data_dir)
-        .map_err(|source| StartupError::DataDir { path: data_dir.clone(), source })?;
+    std::fs::create_dir_all(data_dir).map_err(|source| StartupError::DataDir {
+        path: data_dir.clone(),
+        source,
+    })?;
 
     let url = config.database_url();
     let db = crate::store::connect(&url, config.database.max_connections)
         .await
-        .map_err(|source| StartupError::Database { url: redact_url(&url), source })?;
-    crate::store::migrate(&db).await.map_err(StartupError::Migration)?;
+        .map_err(|source| StartupError::Database {
+            url: redact_url(&url),
+            source,
+        })?;
+    crate::store::migrate(&db)
+        .await
+        .map_err(StartupError::Migration)?;
 
     let master_key = load_master_key(&config)?;
     let keys = KeySet::load_or_create(&db, &master_key).await?;
@@ -124,15 +134,22 @@ fn redact_url(url: &str) -> String {
 /// random key (mode 0600) on first start.
 fn load_master_key(config: &Config) -> Result<MasterKey, StartupError> {
     if !config.keys.master_key.is_empty() {
-        return MasterKey::from_base64(&config.keys.master_key).ok_or(StartupError::MasterKeyConfig);
+        return MasterKey::from_base64(&config.keys.master_key)
+            .ok_or(StartupError::MasterKeyConfig);
     }
     let path = config.master_key_path();
-    let fail = |reason: String| StartupError::MasterKey { path: path.clone(), reason };
+    let fail = |reason: String| StartupError::MasterKey {
+        path: path.clone(),
+        reason,
+    };
     match std::fs::read_to_string(&path) {
-        Ok(text) => MasterKey::from_base64(&text).ok_or_else(|| fail("not base64 of 32 bytes".into())),
+        Ok(text) => {
+            MasterKey::from_base64(&text).ok_or_else(|| fail("not base64 of 32 bytes".into()))
+        }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let key = MasterKey::generate().map_err(|e| fail(e.to_string()))?;
-            write_private_file(&path, key.to_base64().as_bytes()).map_err(|e| fail(e.to_string()))?;
+            write_private_file(&path, key.to_base64().as_bytes())
+                .map_err(|e| fail(e.to_string()))?;
             tracing::info!(path = %path.display(), "generated master key");
             Ok(key)
         }
@@ -160,21 +177,36 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 pub fn router(state: SharedState) -> Router {
     let pages = Router::new()
         .route("/", get(web::index))
-        .route(oidc::AUTHORIZE_PATH, get(oidc::authorize::authorize_get).post(oidc::authorize::authorize_post))
-        .route("/login", get(web::login::login_page).post(web::login::submit))
+        .route(
+            oidc::AUTHORIZE_PATH,
+            get(oidc::authorize::authorize_get).post(oidc::authorize::authorize_post),
+        )
+        .route(
+            "/login",
+            get(web::login::login_page).post(web::login::submit),
+        )
         .route("/login/sms-code", post(web::login::send_code))
-        .route(web::login::PASSWORD_CHANGE_PATH, get(web::password::change_page).post(web::password::change_submit))
+        .route(
+            web::login::PASSWORD_CHANGE_PATH,
+            get(web::password::change_page).post(web::password::change_submit),
+        )
         .route("/demo", get(web::demo::demo_page))
         .route("/demo/start", get(web::demo::start))
         .route("/demo/callback", get(web::demo::callback))
         .fallback(web::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), web::error_pages));
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::error_pages,
+        ));
 
     let api = Router::new()
         .route(oidc::DISCOVERY_PATH, get(oidc::discovery::configuration))
         .route(oidc::JWKS_PATH, get(oidc::discovery::jwks))
         .route(oidc::TOKEN_PATH, post(oidc::token::token))
-        .route(oidc::USERINFO_PATH, get(oidc::userinfo::userinfo_get).post(oidc::userinfo::userinfo_post))
+        .route(
+            oidc::USERINFO_PATH,
+            get(oidc::userinfo::userinfo_get).post(oidc::userinfo::userinfo_post),
+        )
         .route("/static/style.css", get(web::style_css))
         .route("/healthz", get(|| async { "ok" }));
 
@@ -202,9 +234,17 @@ pub fn router(state: SharedState) -> Router {
                     tracing::info_span!("request", method = %request.method(), route)
                 })
                 .on_request(())
-                .on_response(|response: &axum::response::Response, latency: Duration, _span: &tracing::Span| {
-                    tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_millis() as u64, "request");
-                }),
+                .on_response(
+                    |response: &axum::response::Response,
+                     latency: Duration,
+                     _span: &tracing::Span| {
+                        tracing::info!(
+                            status = response.status().as_u16(),
+                            latency_ms = latency.as_millis() as u64,
+                            "request"
+                        );
+                    },
+                ),
         )
 }
 
@@ -215,7 +255,11 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn new(config: Config, demo: bool, listener: tokio::net::TcpListener) -> Result<Application, StartupError> {
+    pub async fn new(
+        config: Config,
+        demo: bool,
+        listener: tokio::net::TcpListener,
+    ) -> Result<Application, StartupError> {
         let state = build_state(config, demo).await?;
         Ok(Application { listener, state })
     }
@@ -229,8 +273,13 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }

@@ -54,7 +54,14 @@ pub struct KeysConfig {
 impl std::fmt::Debug for KeysConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeysConfig")
-            .field("master_key", &if self.master_key.is_empty() { "" } else { "[redacted]" })
+            .field(
+                "master_key",
+                &if self.master_key.is_empty() {
+                    ""
+                } else {
+                    "[redacted]"
+                },
+            )
             .field("master_key_path", &self.master_key_path)
             .finish()
     }
@@ -114,8 +121,14 @@ impl Default for Config {
                 issuer: "http://127.0.0.1:8080".into(),
                 data_dir: PathBuf::from("data"),
             },
-            database: DatabaseConfig { url: String::new(), max_connections: 8 },
-            keys: KeysConfig { master_key: String::new(), master_key_path: String::new() },
+            database: DatabaseConfig {
+                url: String::new(),
+                max_connections: 8,
+            },
+            keys: KeysConfig {
+                master_key: String::new(),
+                master_key_path: String::new(),
+            },
             sms: SmsConfig {
                 adapter: "outbox".into(),
                 outbox_path: String::new(),
@@ -192,7 +205,10 @@ impl Config {
         if self.sms.adapter != "outbox" {
             return Err(ConfigError::Invalid {
                 key: "sms.adapter",
-                reason: format!("`{}` is not a known adapter; use `outbox`", self.sms.adapter),
+                reason: format!(
+                    "`{}` is not a known adapter; use `outbox`",
+                    self.sms.adapter
+                ),
             });
         }
         let positive: [(&'static str, i64); 8] = [
@@ -202,12 +218,21 @@ impl Config {
             ("login.max_failures", i64::from(self.login.max_failures)),
             ("login.session_ttl_secs", self.login.session_ttl_secs),
             ("login.idle_timeout_secs", self.login.idle_timeout_secs),
-            ("tokens.authorization_code_ttl_secs", self.tokens.authorization_code_ttl_secs),
-            ("tokens.access_token_ttl_secs", self.tokens.access_token_ttl_secs),
+            (
+                "tokens.authorization_code_ttl_secs",
+                self.tokens.authorization_code_ttl_secs,
+            ),
+            (
+                "tokens.access_token_ttl_secs",
+                self.tokens.access_token_ttl_secs,
+            ),
         ];
         for (key, value) in positive {
             if value <= 0 {
-                return Err(ConfigError::Invalid { key, reason: format!("{value} must be above 0") });
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: format!("{value} must be above 0"),
+                });
             }
         }
         if self.login.hash_concurrency == 0 {
@@ -221,18 +246,29 @@ impl Config {
 
     pub fn database_url(&self) -> String {
         if self.database.url.is_empty() {
-            format!("sqlite://{}?mode=rwc", self.server.data_dir.join("unilogin.db").display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.server.data_dir.join("unilogin.db").display()
+            )
         } else {
             self.database.url.clone()
         }
     }
 
     pub fn master_key_path(&self) -> PathBuf {
-        or_in_data_dir(&self.keys.master_key_path, &self.server.data_dir, "master.key")
+        or_in_data_dir(
+            &self.keys.master_key_path,
+            &self.server.data_dir,
+            "master.key",
+        )
     }
 
     pub fn sms_outbox_path(&self) -> PathBuf {
-        or_in_data_dir(&self.sms.outbox_path, &self.server.data_dir, "sms-outbox.jsonl")
+        or_in_data_dir(
+            &self.sms.outbox_path,
+            &self.server.data_dir,
+            "sms-outbox.jsonl",
+        )
     }
 
     pub fn issuer_is_https(&self) -> bool {
@@ -241,5 +277,41 @@ impl Config {
 }
 
 fn or_in_data_dir(configured: &str, data_dir: &Path, file: &str) -> PathBuf {
-    if configured.is_empty() { data_dir.join(file) } else { PathBuf::from(configured) }
+    if configured.is_empty() {
+        data_dir.join(file)
+    } else {
+        PathBuf::from(configured)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invalid_key(config: &Config) -> Option<&'static str> {
+        match config.validate() {
+            Err(ConfigError::Invalid { key, .. }) => Some(key),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(Config::default().validate().is_ok());
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        let mut config = Config::default();
+        config.server.issuer = "http://127.0.0.1:8080/".into();
+        assert_eq!(invalid_key(&config), Some("server.issuer"));
+
+        let mut config = Config::default();
+        config.sms.adapter = "carrier-pigeon".into();
+        assert_eq!(invalid_key(&config), Some("sms.adapter"));
+
+        let mut config = Config::default();
+        config.tokens.access_token_ttl_secs = 0;
+        assert_eq!(invalid_key(&config), Some("tokens.access_token_ttl_secs"));
+    }
 }

@@ -107,7 +107,9 @@ impl MasterKey {
 
     pub fn open(&self, purpose: &str, sealed: &str) -> Result<Vec<u8>, CryptoError> {
         let key = self.aead_key(purpose)?;
-        let bytes = STANDARD.decode(sealed).map_err(|_| CryptoError("sealed value is not base64"))?;
+        let bytes = STANDARD
+            .decode(sealed)
+            .map_err(|_| CryptoError("sealed value is not base64"))?;
         if bytes.len() < NONCE_LEN {
             return Err(CryptoError("sealed value is too short"));
         }

@@ -13,7 +13,11 @@ pub enum Error {
     /// A page-level error shown to the user: `message_key` in the theme catalogue, `detail`
     /// appended verbatim (for example the offending value).
     #[error("{message_key}: {detail}")]
-    Page { status: StatusCode, message_key: &'static str, detail: String },
+    Page {
+        status: StatusCode,
+        message_key: &'static str,
+        detail: String,
+    },
     #[error(transparent)]
     OAuth(#[from] OAuthError),
     #[error("database error: {0}")]
@@ -24,7 +28,11 @@ pub enum Error {
 
 impl Error {
     pub fn page(status: StatusCode, message_key: &'static str, detail: impl Into<String>) -> Error {
-        Error::Page { status, message_key, detail: detail.into() }
+        Error::Page {
+            status,
+            message_key,
+            detail: detail.into(),
+        }
     }
 
     pub fn internal(error: impl std::fmt::Display) -> Error {
@@ -43,18 +51,33 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, message_key, detail) = match self {
             Error::OAuth(error) => return error.into_response(),
-            Error::Page { status, message_key, detail } => (status, message_key, detail),
+            Error::Page {
+                status,
+                message_key,
+                detail,
+            } => (status, message_key, detail),
             Error::Database(error) => {
                 tracing::error!(error = %error, "database error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "server_error", String::new())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    String::new(),
+                )
             }
             Error::Internal(error) => {
                 tracing::error!(error = %error, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "server_error", String::new())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    String::new(),
+                )
             }
         };
         let mut response = status.into_response();
-        response.extensions_mut().insert(PageError { message_key, detail });
+        response.extensions_mut().insert(PageError {
+            message_key,
+            detail,
+        });
         response
     }
 }
@@ -126,7 +149,10 @@ impl IntoResponse for OAuthError {
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        if let Some(challenge) = self.www_authenticate.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        if let Some(challenge) = self
+            .www_authenticate
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
             headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
         response

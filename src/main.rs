@@ -11,7 +11,11 @@ use unilogin::providers::sms::{OutboxSender, Purpose, SmsMessage, SmsSender};
 use unilogin::store::{self, accounts, systems};
 
 #[derive(Parser)]
-#[command(name = "unilogin", version, about = "Unified login platform: an OpenID Connect provider")]
+#[command(
+    name = "unilogin",
+    version,
+    about = "Unified login platform: an OpenID Connect provider"
+)]
 struct Cli {
     /// Configuration file (default: config/unilogin.toml, or $UNILOGIN_CONFIG).
     #[arg(long, global = true)]
@@ -67,8 +71,19 @@ enum AccountCommand {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     unilogin::telemetry::init();
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // `{:#}` prints the whole cause chain on one line, without a backtrace.
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let (config, config_file) = Config::load(cli.config.as_deref())?;
 
@@ -76,12 +91,16 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { demo } => serve(config, config_file, demo).await,
         Command::Migrate => {
             let db = open_db(&config).await?;
-            store::migrate(&db).await.context("database migration failed")?;
+            store::migrate(&db)
+                .await
+                .context("database migration failed")?;
             println!("migrations applied to {}", config.database_url());
             Ok(())
         }
         Command::Client(command) => client_command(&config, command).await,
-        Command::Account(AccountCommand::Add { phone, name }) => add_account(&config, &phone, &name).await,
+        Command::Account(AccountCommand::Add { phone, name }) => {
+            add_account(&config, &phone, &name).await
+        }
     }
 }
 
@@ -92,7 +111,8 @@ async fn serve(config: Config, config_file: Option<PathBuf>, demo: bool) -> anyh
         .with_context(|| format!("cannot listen on {bind} (server.bind)"))?;
     let issuer = config.server.issuer.clone();
     let app = unilogin::Application::new(config, demo, listener).await?;
-    let config_source = config_file.map_or("built-in defaults".to_owned(), |p| p.display().to_string());
+    let config_source =
+        config_file.map_or("built-in defaults".to_owned(), |p| p.display().to_string());
     tracing::info!(address = %app.local_addr()?, issuer = %issuer, config = %config_source, "unilogin listening");
     app.serve(shutdown_signal()).await?;
     tracing::info!("unilogin stopped");
@@ -122,24 +142,39 @@ async fn shutdown_signal() {
 }
 
 async fn open_db(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
-    std::fs::create_dir_all(&config.server.data_dir)
-        .with_context(|| format!("cannot create data folder {}", config.server.data_dir.display()))?;
+    std::fs::create_dir_all(&config.server.data_dir).with_context(|| {
+        format!(
+            "cannot create data folder {}",
+            config.server.data_dir.display()
+        )
+    })?;
     let db = store::connect(&config.database_url(), config.database.max_connections)
         .await
         .context("cannot open the database (database.url)")?;
-    store::migrate(&db).await.context("database migration failed")?;
+    store::migrate(&db)
+        .await
+        .context("database migration failed")?;
     Ok(db)
 }
 
 async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Result<()> {
     let db = open_db(config).await?;
     match command {
-        ClientCommand::Add { client_id, name, redirect_uris } => {
-            if client_id.is_empty() || !client_id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+        ClientCommand::Add {
+            client_id,
+            name,
+            redirect_uris,
+        } => {
+            if client_id.is_empty()
+                || !client_id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
                 bail!("invalid --client-id `{client_id}`: use letters, digits, `-`, `_` or `.`");
             }
             for uri in &redirect_uris {
-                let parsed = url::Url::parse(uri).with_context(|| format!("invalid --redirect-uri `{uri}`"))?;
+                let parsed = url::Url::parse(uri)
+                    .with_context(|| format!("invalid --redirect-uri `{uri}`"))?;
                 if parsed.fragment().is_some() || !matches!(parsed.scheme(), "http" | "https") {
                     bail!("invalid --redirect-uri `{uri}`: use an http(s) URL without a fragment");
                 }
@@ -161,7 +196,12 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
         }
         ClientCommand::List => {
             for system in systems::list(&db).await? {
-                println!("{}\t{}\t{}", system.client_id, system.name, system.redirect_uri_list().join(" "));
+                println!(
+                    "{}\t{}\t{}",
+                    system.client_id,
+                    system.name,
+                    system.redirect_uri_list().join(" ")
+                );
             }
         }
     }
@@ -175,13 +215,21 @@ async fn add_account(config: &Config, phone: &str, name: &str) -> anyhow::Result
         bail!("invalid --name `{name}`: give the person's name, 1 to 64 characters");
     }
     let db = open_db(config).await?;
-    if accounts::find_by_phone(&db, phone.as_e164()).await?.is_some() {
+    if accounts::find_by_phone(&db, phone.as_e164())
+        .await?
+        .is_some()
+    {
         bail!("an account with phone {phone} already exists");
     }
 
     let password = initial_password()?;
     let hash = unilogin::auth::password::hash_blocking(&password)?;
-    let account = accounts::NewAccount { phone: phone.as_e164(), name, password_hash: hash, must_change_password: true };
+    let account = accounts::NewAccount {
+        phone: phone.as_e164(),
+        name,
+        password_hash: hash,
+        must_change_password: true,
+    };
     let account = accounts::insert(&db, account, unilogin::clock::now()).await?;
 
     let sender = OutboxSender::new(config.sms_outbox_path());
@@ -195,14 +243,22 @@ async fn add_account(config: &Config, phone: &str, name: &str) -> anyhow::Result
         code: None,
     };
     sender.send(&message).await?;
-    println!("account {} created for {phone}; the initial password was sent by SMS", account.id);
+    println!(
+        "account {} created for {phone}; the initial password was sent by SMS",
+        account.id
+    );
     Ok(())
 }
 
 /// 12 characters from letters, digits and symbols, with each class present so it passes the
 /// password policy. Ambiguous characters (0/O, 1/l/I) are left out.
 fn initial_password() -> anyhow::Result<String> {
-    const CLASSES: [&[u8]; 4] = [b"ABCDEFGHJKLMNPQRSTUVWXYZ", b"abcdefghijkmnpqrstuvwxyz", b"23456789", b"@#%+=?"];
+    const CLASSES: [&[u8]; 4] = [
+        b"ABCDEFGHJKLMNPQRSTUVWXYZ",
+        b"abcdefghijkmnpqrstuvwxyz",
+        b"23456789",
+        b"@#%+=?",
+    ];
     let random = crypto::random_bytes(12)?;
     let mut password: String = random
         .iter()

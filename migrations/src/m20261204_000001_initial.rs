@@ -160,8 +160,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        create_index(manager, "idx_enterprises_org_code", Enterprises::Table, &[Enterprises::OrgCode])
-            .await?;
+        create_index(
+            manager,
+            "idx_enterprises_org_code",
+            Enterprises::Table,
+            &[Enterprises::OrgCode],
+        )
+        .await?;
 
         manager
             .create_table(
@@ -246,8 +251,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        create_index(manager, "idx_sessions_account", Sessions::Table, &[Sessions::AccountId])
-            .await?;
+        create_index(
+            manager,
+            "idx_sessions_account",
+            Sessions::Table,
+            &[Sessions::AccountId],
+        )
+        .await?;
 
         manager
             .create_table(
@@ -306,8 +316,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        create_index(manager, "idx_access_tokens_grant", AccessTokens::Table, &[AccessTokens::GrantId])
-            .await?;
+        create_index(
+            manager,
+            "idx_access_tokens_grant",
+            AccessTokens::Table,
+            &[AccessTokens::GrantId],
+        )
+        .await?;
 
         manager
             .create_table(
@@ -338,7 +353,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        create_index(manager, "idx_audit_events_at", AuditEvents::Table, &[AuditEvents::At]).await
+        create_index(
+            manager,
+            "idx_audit_events_at",
+            AuditEvents::Table,
+            &[AuditEvents::At],
+        )
+        .await
     }
 }
 

@@ -41,7 +41,9 @@ pub fn hash_blocking(password: &str) -> Result<String, HashError> {
 
 fn verify_blocking(password: &str, encoded: &str) -> bool {
     match PasswordHash::new(encoded) {
-        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -56,15 +58,27 @@ impl PasswordHasherPool {
     }
 
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|e| HashError::Task(e.to_string()))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| HashError::Task(e.to_string()))?;
         tokio::task::spawn_blocking(move || hash_blocking(&password))
             .await
             .map_err(|e| HashError::Task(e.to_string()))?
     }
 
     /// Verifies `password` against `encoded`, or against the dummy hash when `encoded` is None.
-    pub async fn verify(&self, password: String, encoded: Option<String>) -> Result<bool, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|e| HashError::Task(e.to_string()))?;
+    pub async fn verify(
+        &self,
+        password: String,
+        encoded: Option<String>,
+    ) -> Result<bool, HashError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| HashError::Task(e.to_string()))?;
         let exists = encoded.is_some();
         let encoded = encoded.unwrap_or_else(|| self.dummy_hash.to_string());
         let matches = tokio::task::spawn_blocking(move || verify_blocking(&password, &encoded))

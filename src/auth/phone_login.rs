@@ -53,16 +53,30 @@ pub async fn authenticate(
     let phone = &credentials.phone;
     let account = accounts::find_by_phone(ctx.db, phone.as_e164()).await?;
 
-    if let Some(until) = account.as_ref().and_then(|a| a.locked_until).filter(|until| *until > now) {
+    if let Some(until) = account
+        .as_ref()
+        .and_then(|a| a.locked_until)
+        .filter(|until| *until > now)
+    {
         audit_failure(ctx, phone, "account locked").await?;
         tracing::warn!(phone = %phone, locked_until = until, "sign-in rejected: account locked");
         return Ok(Err(Failure::Locked { until }));
     }
 
-    let code = sms_code::check(ctx.db, phone, &credentials.sms_code, ctx.sms_max_attempts, now).await?;
+    let code = sms_code::check(
+        ctx.db,
+        phone,
+        &credentials.sms_code,
+        ctx.sms_max_attempts,
+        now,
+    )
+    .await?;
     let password_ok = ctx
         .passwords
-        .verify(credentials.password, account.as_ref().map(|a| a.password_hash.clone()))
+        .verify(
+            credentials.password,
+            account.as_ref().map(|a| a.password_hash.clone()),
+        )
         .await?;
 
     let code_id = match (&account, code, password_ok) {
@@ -83,7 +97,9 @@ pub async fn authenticate(
             audit_failure(ctx, phone, reason).await?;
             tracing::warn!(phone = %phone, reason, locked, "sign-in failed");
             if locked {
-                return Ok(Err(Failure::Locked { until: now + ctx.login.lockout_secs }));
+                return Ok(Err(Failure::Locked {
+                    until: now + ctx.login.lockout_secs,
+                }));
             }
             return Ok(Err(Failure::BadCredentials));
         }

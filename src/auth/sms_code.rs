@@ -57,7 +57,9 @@ pub async fn send_login_code(
     if let Some(latest) = sms_codes::latest(db, phone, Purpose::Login.as_str()).await? {
         let next_allowed = latest.created_at + config.resend_interval_secs;
         if next_allowed > now {
-            return Ok(SendOutcome::TooSoon { retry_after_secs: next_allowed - now });
+            return Ok(SendOutcome::TooSoon {
+                retry_after_secs: next_allowed - now,
+            });
         }
     }
     if sms_codes::count_since(db, phone, now - DAY_SECS).await? >= config.daily_limit_per_phone {
@@ -98,7 +100,9 @@ pub async fn send_login_code(
 #[derive(Debug, PartialEq, Eq)]
 pub enum CodeCheck {
     /// The code matches; the id is passed to `consume` once the rest of the sign-in passes.
-    Valid { id: i32 },
+    Valid {
+        id: i32,
+    },
     Missing,
     Expired,
     Used,
@@ -126,7 +130,10 @@ pub async fn check(
     if !sms_codes::take_attempt(db, code.id, max_attempts).await? {
         return Ok(CodeCheck::AttemptsExhausted);
     }
-    if !constant_time_eq(sha256_b64(submitted.trim()).as_bytes(), code.code_hash.as_bytes()) {
+    if !constant_time_eq(
+        sha256_b64(submitted.trim()).as_bytes(),
+        code.code_hash.as_bytes(),
+    ) {
         return Ok(CodeCheck::Mismatch);
     }
     Ok(CodeCheck::Valid { id: code.id })

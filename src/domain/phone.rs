@@ -7,7 +7,9 @@ use std::fmt;
 pub struct Phone(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid mobile number `{input}`: expected 11 digits starting with 13 to 19, optionally prefixed with +86, 0086 or 86")]
+#[error(
+    "invalid mobile number `{input}`: expected 11 digits starting with 13 to 19, optionally prefixed with +86, 0086 or 86"
+)]
 pub struct InvalidPhone {
     pub input: String,
 }
@@ -21,7 +23,13 @@ impl Phone {
         let national = compact
             .strip_prefix("+86")
             .or_else(|| compact.strip_prefix("0086"))
-            .or_else(|| if compact.len() == 13 { compact.strip_prefix("86") } else { None })
+            .or_else(|| {
+                if compact.len() == 13 {
+                    compact.strip_prefix("86")
+                } else {
+                    None
+                }
+            })
             .unwrap_or(&compact);
 
         let bytes = national.as_bytes();
@@ -30,7 +38,9 @@ impl Phone {
             && (b'3'..=b'9').contains(&bytes[1])
             && bytes.iter().all(u8::is_ascii_digit);
         if !valid {
-            return Err(InvalidPhone { input: input.chars().take(32).collect() });
+            return Err(InvalidPhone {
+                input: input.chars().take(32).collect(),
+            });
         }
         Ok(Phone(format!("+86{national}")))
     }
@@ -69,14 +79,32 @@ mod tests {
 
     #[test]
     fn prefixes_normalize_to_e164() {
-        for input in ["13812345678", "+8613812345678", "008613812345678", "8613812345678", "138 1234-5678"] {
-            assert_eq!(Phone::parse(input).map(|p| p.as_e164().to_owned()), Ok("+8613812345678".into()), "{input}");
+        for input in [
+            "13812345678",
+            "+8613812345678",
+            "008613812345678",
+            "8613812345678",
+            "138 1234-5678",
+        ] {
+            assert_eq!(
+                Phone::parse(input).map(|p| p.as_e164().to_owned()),
+                Ok("+8613812345678".into()),
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn invalid_numbers_rejected() {
-        for input in ["", "12812345678", "1381234567", "138123456789", "+85213812345678", "1381234567a", "８６13812345678"] {
+        for input in [
+            "",
+            "12812345678",
+            "1381234567",
+            "138123456789",
+            "+85213812345678",
+            "1381234567a",
+            "８６13812345678",
+        ] {
             assert!(Phone::parse(input).is_err(), "{input}");
         }
     }

@@ -7,7 +7,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 /// `[A-Za-z0-9-._~]` (RFC 7636 §4.1, §4.2).
 pub fn is_valid_syntax(value: &str) -> bool {
     (43..=128).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// Computes the S256 challenge of a verifier, given the SHA-256 function to use.

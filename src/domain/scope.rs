@@ -8,10 +8,10 @@ pub const SUPPORTED: [&str; 4] = ["openid", "profile", "phone", "enterprise"];
 pub fn granted(requested: &str) -> Vec<&'static str> {
     let mut granted: Vec<&'static str> = Vec::new();
     for scope in requested.split(' ').filter(|s| !s.is_empty()) {
-        if let Some(known) = SUPPORTED.iter().find(|known| **known == scope) {
-            if !granted.contains(known) {
-                granted.push(known);
-            }
+        if let Some(known) = SUPPORTED.iter().find(|known| **known == scope)
+            && !granted.contains(known)
+        {
+            granted.push(known);
         }
     }
     granted
@@ -25,7 +25,10 @@ pub fn contains(scope: &str, wanted: &str) -> bool {
 mod tests {
     #[test]
     fn granted_keeps_known_scopes_once() {
-        assert_eq!(super::granted("openid  phone email openid"), vec!["openid", "phone"]);
+        assert_eq!(
+            super::granted("openid  phone email openid"),
+            vec!["openid", "phone"]
+        );
         assert!(super::granted("email").is_empty());
     }
 }

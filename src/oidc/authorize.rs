@@ -44,14 +44,21 @@ struct RedirectError {
 }
 
 fn redirect_error(error: &'static str, description: impl Into<String>) -> RedirectError {
-    RedirectError { error, description: description.into() }
+    RedirectError {
+        error,
+        description: description.into(),
+    }
 }
 
 async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Result<Response, Error> {
-    let params = crate::oidc::parse_unique_params(input).map_err(|name| {
-        Error::page(StatusCode::BAD_REQUEST, "invalid_request_duplicate", name)
-    })?;
-    let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let params = crate::oidc::parse_unique_params(input)
+        .map_err(|name| Error::page(StatusCode::BAD_REQUEST, "invalid_request_duplicate", name))?;
+    let param = |name: &str| {
+        params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
 
     // Until client and redirect_uri are known good, errors are shown here and never
     // redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.11).
@@ -62,16 +69,33 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
         .ok_or_else(|| Error::page(StatusCode::BAD_REQUEST, "client_unknown", client_id))?;
     let redirect_uri = param("redirect_uri")
         .ok_or_else(|| Error::page(StatusCode::BAD_REQUEST, "redirect_uri_missing", ""))?;
-    if !system.redirect_uri_list().iter().any(|registered| registered == redirect_uri) {
-        tracing::warn!(client_id, redirect_uri, "authorization request with unregistered redirect_uri");
-        return Err(Error::page(StatusCode::BAD_REQUEST, "redirect_uri_unregistered", redirect_uri));
+    if !system
+        .redirect_uri_list()
+        .iter()
+        .any(|registered| registered == redirect_uri)
+    {
+        tracing::warn!(
+            client_id,
+            redirect_uri,
+            "authorization request with unregistered redirect_uri"
+        );
+        return Err(Error::page(
+            StatusCode::BAD_REQUEST,
+            "redirect_uri_unregistered",
+            redirect_uri,
+        ));
     }
     let client_state = param("state").map(str::to_owned);
 
     let validated = match validate(&params) {
         Ok(request) => request,
         Err(error) => {
-            return Ok(redirect_to_client(state, redirect_uri, client_state.as_deref(), Err(error)));
+            return Ok(redirect_to_client(
+                state,
+                redirect_uri,
+                client_state.as_deref(),
+                Err(error),
+            ));
         }
     };
     let now = crate::clock::now();
@@ -106,7 +130,10 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
             state,
             &request.redirect_uri,
             request.state.as_deref(),
-            Err(redirect_error("login_required", "the user is not signed in")),
+            Err(redirect_error(
+                "login_required",
+                "the user is not signed in",
+            )),
         )),
         _ => {
             let id = request.id.clone();
@@ -125,16 +152,32 @@ struct ValidatedRequest {
 }
 
 fn validate(params: &HashMap<String, String>) -> Result<ValidatedRequest, RedirectError> {
-    let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let param = |name: &str| {
+        params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
 
     if param("request").is_some() {
-        return Err(redirect_error("request_not_supported", "request objects are not supported"));
+        return Err(redirect_error(
+            "request_not_supported",
+            "request objects are not supported",
+        ));
     }
     if param("request_uri").is_some() {
-        return Err(redirect_error("request_uri_not_supported", "request_uri is not supported"));
+        return Err(redirect_error(
+            "request_uri_not_supported",
+            "request_uri is not supported",
+        ));
     }
     match param("response_type") {
-        None => return Err(redirect_error("invalid_request", "response_type is required")),
+        None => {
+            return Err(redirect_error(
+                "invalid_request",
+                "response_type is required",
+            ));
+        }
         Some("code") => {}
         Some(other) => {
             return Err(redirect_error(
@@ -152,12 +195,16 @@ fn validate(params: &HashMap<String, String>) -> Result<ValidatedRequest, Redire
 
     let requested_scope = param("scope").unwrap_or("");
     if !scope::contains(requested_scope, "openid") {
-        return Err(redirect_error("invalid_scope", "scope must contain `openid`"));
+        return Err(redirect_error(
+            "invalid_scope",
+            "scope must contain `openid`",
+        ));
     }
     let granted = scope::granted(requested_scope).join(" ");
 
-    let code_challenge = param("code_challenge")
-        .ok_or_else(|| redirect_error("invalid_request", "code_challenge is required (PKCE S256)"))?;
+    let code_challenge = param("code_challenge").ok_or_else(|| {
+        redirect_error("invalid_request", "code_challenge is required (PKCE S256)")
+    })?;
     match param("code_challenge_method") {
         Some("S256") => {}
         Some(other) => {
@@ -174,7 +221,10 @@ fn validate(params: &HashMap<String, String>) -> Result<ValidatedRequest, Redire
         }
     }
     if !pkce::is_valid_syntax(code_challenge) {
-        return Err(redirect_error("invalid_request", "code_challenge is not a valid S256 challenge"));
+        return Err(redirect_error(
+            "invalid_request",
+            "code_challenge is not a valid S256 challenge",
+        ));
     }
 
     // Only `none` and `login` change behaviour; `consent` and `select_account` are accepted
@@ -182,14 +232,21 @@ fn validate(params: &HashMap<String, String>) -> Result<ValidatedRequest, Redire
     let mut prompt = None;
     if let Some(text) = param("prompt") {
         let values: Vec<&str> = text.split(' ').filter(|v| !v.is_empty()).collect();
-        if let Some(unknown) =
-            values.iter().find(|v| !matches!(**v, "none" | "login" | "consent" | "select_account"))
+        if let Some(unknown) = values
+            .iter()
+            .find(|v| !matches!(**v, "none" | "login" | "consent" | "select_account"))
         {
-            return Err(redirect_error("invalid_request", format!("prompt `{unknown}` is not supported")));
+            return Err(redirect_error(
+                "invalid_request",
+                format!("prompt `{unknown}` is not supported"),
+            ));
         }
         if values.contains(&"none") {
             if values.len() > 1 {
-                return Err(redirect_error("invalid_request", "prompt `none` cannot be combined"));
+                return Err(redirect_error(
+                    "invalid_request",
+                    "prompt `none` cannot be combined",
+                ));
             }
             prompt = Some("none".to_owned());
         } else if values.contains(&"login") {
@@ -199,16 +256,30 @@ fn validate(params: &HashMap<String, String>) -> Result<ValidatedRequest, Redire
 
     let max_age = match param("max_age") {
         None => None,
-        Some(text) => Some(text.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
-            redirect_error("invalid_request", format!("max_age `{text}` is not a non-negative integer"))
-        })?),
+        Some(text) => Some(
+            text.parse::<i64>()
+                .ok()
+                .filter(|v| *v >= 0)
+                .ok_or_else(|| {
+                    redirect_error(
+                        "invalid_request",
+                        format!("max_age `{text}` is not a non-negative integer"),
+                    )
+                })?,
+        ),
     };
 
     let nonce = param("nonce").map(str::to_owned);
     if nonce.as_ref().is_some_and(|n| n.len() > 512) || params.values().any(|v| v.len() > 4096) {
         return Err(redirect_error("invalid_request", "a parameter is too long"));
     }
-    Ok(ValidatedRequest { scope: granted, nonce, code_challenge: code_challenge.to_owned(), prompt, max_age })
+    Ok(ValidatedRequest {
+        scope: granted,
+        nonce,
+        code_challenge: code_challenge.to_owned(),
+        prompt,
+        max_age,
+    })
 }
 
 async fn current_session(
@@ -273,7 +344,12 @@ async fn issue_code(
     )
     .await?;
     tracing::info!(client_id = %request.client_id, account_id = session.account_id, "authorization code issued");
-    Ok(client_redirect_url(state, &request.redirect_uri, request.state.as_deref(), Ok(&code)))
+    Ok(client_redirect_url(
+        state,
+        &request.redirect_uri,
+        request.state.as_deref(),
+        Ok(&code),
+    ))
 }
 
 /// Builds the authorization response URL with `iss` (RFC 9207) and `state`.
@@ -314,7 +390,12 @@ fn redirect_to_client(
     if let Err(error) = &outcome {
         tracing::info!(error = error.error, description = %error.description, "authorization request rejected");
     }
-    found(&client_redirect_url(state, redirect_uri, client_state, outcome))
+    found(&client_redirect_url(
+        state,
+        redirect_uri,
+        client_state,
+        outcome,
+    ))
 }
 
 pub fn found(location: &str) -> Response {
@@ -322,6 +403,8 @@ pub fn found(location: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

@@ -42,7 +42,10 @@ pub struct KeySet {
 
 impl KeySet {
     /// Loads the keys, generating and storing an RS256 key when there is none.
-    pub async fn load_or_create(db: &DatabaseConnection, master: &MasterKey) -> Result<KeySet, KeyError> {
+    pub async fn load_or_create(
+        db: &DatabaseConnection,
+        master: &MasterKey,
+    ) -> Result<KeySet, KeyError> {
         let mut rows = signing_keys::list(db).await?;
         if !rows.iter().any(|row| row.active && row.alg == "RS256") {
             let master = master.clone();
@@ -62,16 +65,24 @@ impl KeySet {
             .iter()
             .filter(|row| row.active && row.alg == "RS256")
             .min_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)))
-            .ok_or_else(|| KeyError::Unusable { kid: "-".into(), reason: "no active RS256 key".into() })?;
+            .ok_or_else(|| KeyError::Unusable {
+                kid: "-".into(),
+                reason: "no active RS256 key".into(),
+            })?;
         let der = master.open(SEAL_PURPOSE, &active.private_key_encrypted)?;
-        let key_pair = KeyPair::from_pkcs8(&der)
-            .map_err(|e| KeyError::Unusable { kid: active.kid.clone(), reason: e.to_string() })?;
+        let key_pair = KeyPair::from_pkcs8(&der).map_err(|e| KeyError::Unusable {
+            kid: active.kid.clone(),
+            reason: e.to_string(),
+        })?;
 
         let mut public = HashMap::new();
         let mut jwks_keys = Vec::new();
         for row in rows.iter().filter(|row| row.alg == "RS256") {
-            let jwk: serde_json::Value = serde_json::from_str(&row.public_jwk)
-                .map_err(|e| KeyError::Unusable { kid: row.kid.clone(), reason: e.to_string() })?;
+            let jwk: serde_json::Value =
+                serde_json::from_str(&row.public_jwk).map_err(|e| KeyError::Unusable {
+                    kid: row.kid.clone(),
+                    reason: e.to_string(),
+                })?;
             let component = |name: &str| {
                 jwk[name]
                     .as_str()
@@ -81,12 +92,24 @@ impl KeySet {
                         reason: format!("public JWK has no valid `{name}`"),
                     })
             };
-            public.insert(row.kid.clone(), PublicKeyComponents { n: component("n")?, e: component("e")? });
+            public.insert(
+                row.kid.clone(),
+                PublicKeyComponents {
+                    n: component("n")?,
+                    e: component("e")?,
+                },
+            );
             jwks_keys.push(jwk);
         }
         let jwks = Bytes::from(json!({ "keys": jwks_keys }).to_string());
 
-        Ok(KeySet { kid: active.kid.clone(), key_pair, rng: SystemRandom::new(), public, jwks })
+        Ok(KeySet {
+            kid: active.kid.clone(),
+            key_pair,
+            rng: SystemRandom::new(),
+            public,
+            jwks,
+        })
     }
 
     pub fn jwks(&self) -> Bytes {
@@ -103,7 +126,12 @@ impl KeySet {
         );
         let mut signature = vec![0u8; self.key_pair.public_modulus_len()];
         self.key_pair
-            .sign(&signature::RSA_PKCS1_SHA256, &self.rng, token.as_bytes(), &mut signature)
+            .sign(
+                &signature::RSA_PKCS1_SHA256,
+                &self.rng,
+                token.as_bytes(),
+                &mut signature,
+            )
             .map_err(|_| CryptoError::from_static("RSA signing failed"))?;
         token.push('.');
         token.push_str(&URL_SAFE_NO_PAD.encode(signature));
@@ -126,7 +154,12 @@ impl KeySet {
         let key = self.public.get(header["kid"].as_str()?)?;
         let signature = URL_SAFE_NO_PAD.decode(signature_b64).ok()?;
         let signed = &token[..header_b64.len() + 1 + claims_b64.len()];
-        key.verify(&signature::RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature).ok()?;
+        key.verify(
+            &signature::RSA_PKCS1_2048_8192_SHA256,
+            signed.as_bytes(),
+            &signature,
+        )
+        .ok()?;
         let claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims_b64).ok()?).ok()?;
         Some((header, claims))
     }

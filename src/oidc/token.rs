@@ -22,16 +22,26 @@ pub async fn token(
     body: Bytes,
 ) -> Result<Response, OAuthError> {
     let params = crate::oidc::parse_unique_params(&body).map_err(|name| {
-        OAuthError::new("invalid_request", format!("parameter `{name}` appears more than once"))
+        OAuthError::new(
+            "invalid_request",
+            format!("parameter `{name}` appears more than once"),
+        )
     })?;
-    let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let param = |name: &str| {
+        params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
 
-    let client = authenticate_client(&state, &headers, param("client_id"), param("client_secret")).await?;
+    let client =
+        authenticate_client(&state, &headers, param("client_id"), param("client_secret")).await?;
     match param("grant_type") {
         None => Err(OAuthError::new("invalid_request", "grant_type is required")),
         Some("authorization_code") => {
             let grant = AuthorizationCodeGrant {
-                code: param("code").ok_or_else(|| OAuthError::new("invalid_request", "code is required"))?,
+                code: param("code")
+                    .ok_or_else(|| OAuthError::new("invalid_request", "code is required"))?,
                 redirect_uri: param("redirect_uri").unwrap_or(""),
                 code_verifier: param("code_verifier"),
             };
@@ -70,13 +80,20 @@ pub async fn authenticate_client(
         }
         (Some((id, secret)), None) => {
             if body_client_id.is_some_and(|body_id| body_id != id) {
-                return Err(OAuthError::new("invalid_request", "client_id in the body differs from the Authorization header"));
+                return Err(OAuthError::new(
+                    "invalid_request",
+                    "client_id in the body differs from the Authorization header",
+                ));
             }
             (id, secret)
         }
         (None, Some(secret)) => match body_client_id {
             Some(id) => (id.to_owned(), secret.to_owned()),
-            None => return Err(OAuthError::invalid_client("client_id is required with client_secret")),
+            None => {
+                return Err(OAuthError::invalid_client(
+                    "client_id is required with client_secret",
+                ));
+            }
         },
         (None, None) => {
             return Err(OAuthError::invalid_client(
@@ -88,7 +105,10 @@ pub async fn authenticate_client(
     let system = systems::find_by_client_id(&state.db, &client_id).await?;
     let presented = sha256_b64(&secret);
     // Compare against a fixed value for unknown clients so timing does not reveal client ids.
-    let stored = system.as_ref().map(|s| s.secret_hash.as_str()).unwrap_or("-");
+    let stored = system
+        .as_ref()
+        .map(|s| s.secret_hash.as_str())
+        .unwrap_or("-");
     match system {
         Some(system) if constant_time_eq(presented.as_bytes(), stored.as_bytes()) => Ok(system),
         _ => {
@@ -180,8 +200,13 @@ pub async fn exchange_code(
         .code_verifier
         .ok_or_else(|| OAuthError::new("invalid_grant", "code_verifier is required (PKCE)"))?;
     let challenge = pkce::s256_challenge(verifier, sha256);
-    if !pkce::is_valid_syntax(verifier) || !constant_time_eq(challenge.as_bytes(), code.code_challenge.as_bytes()) {
-        return Err(OAuthError::new("invalid_grant", "code_verifier does not match the code_challenge"));
+    if !pkce::is_valid_syntax(verifier)
+        || !constant_time_eq(challenge.as_bytes(), code.code_challenge.as_bytes())
+    {
+        return Err(OAuthError::new(
+            "invalid_grant",
+            "code_verifier does not match the code_challenge",
+        ));
     }
 
     let account = accounts::find_by_id(&state.db, code.account_id)
@@ -211,7 +236,10 @@ async fn issue_tokens(
         "exp": now + ttl.access_token_ttl_secs,
         "jti": jti,
     });
-    let access_token = state.keys.sign_jwt("at+jwt", &access_claims).map_err(OAuthError::server_error)?;
+    let access_token = state
+        .keys
+        .sign_jwt("at+jwt", &access_claims)
+        .map_err(OAuthError::server_error)?;
     tokens::insert(
         &state.db,
         tokens::Model {
@@ -243,7 +271,10 @@ async fn issue_tokens(
     if let Some(nonce) = &code.nonce {
         id_claims["nonce"] = json!(nonce);
     }
-    let id_token = state.keys.sign_jwt("JWT", &id_claims).map_err(OAuthError::server_error)?;
+    let id_token = state
+        .keys
+        .sign_jwt("JWT", &id_claims)
+        .map_err(OAuthError::server_error)?;
     tracing::info!(client_id = %code.client_id, account_id = account.id, "tokens issued");
 
     Ok(json!({

@@ -13,7 +13,10 @@ use crate::domain::scope;
 use crate::error::OAuthError;
 use crate::store::{accounts, tokens};
 
-pub async fn userinfo_get(State(state): State<SharedState>, headers: HeaderMap) -> Result<Response, OAuthError> {
+pub async fn userinfo_get(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+) -> Result<Response, OAuthError> {
     let token = bearer_token(&headers)?;
     respond(&state, token.as_deref()).await
 }
@@ -30,7 +33,10 @@ pub async fn userinfo_post(
         .map(|(_, value)| value.into_owned());
     let token = match (header_token, body_token) {
         (Some(_), Some(_)) => {
-            return Err(OAuthError::new("invalid_request", "access token sent in both header and body"));
+            return Err(OAuthError::new(
+                "invalid_request",
+                "access token sent in both header and body",
+            ));
         }
         (header, body) => header.or(body),
     };
@@ -41,12 +47,18 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let text = value.to_str().map_err(|_| OAuthError::invalid_token("malformed Authorization header"))?;
+    let text = value
+        .to_str()
+        .map_err(|_| OAuthError::invalid_token("malformed Authorization header"))?;
     match text.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim().to_owned()))
         }
-        _ => Err(OAuthError::invalid_token("Authorization header must be `Bearer <access token>`")),
+        _ => Err(OAuthError::invalid_token(
+            "Authorization header must be `Bearer <access token>`",
+        )),
     }
 }
 
@@ -59,12 +71,17 @@ async fn respond(state: &SharedState, token: Option<&str>) -> Result<Response, O
     };
     let claims = claims_for_token(state, token).await?;
     let mut response = Json(claims).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
 /// Builds the UserInfo claims that the token's scope allows.
-pub async fn claims_for_token(state: &SharedState, token: &str) -> Result<serde_json::Value, OAuthError> {
+pub async fn claims_for_token(
+    state: &SharedState,
+    token: &str,
+) -> Result<serde_json::Value, OAuthError> {
     let record = validate_access_token(state, token).await?;
     let account = accounts::find_by_id(&state.db, record.account_id)
         .await?
@@ -75,7 +92,9 @@ pub async fn claims_for_token(state: &SharedState, token: &str) -> Result<serde_
         claims["name"] = json!(account.name);
     }
     if scope::contains(&record.scope, "phone") {
-        let e164 = Phone::parse(&account.phone).map(|p| p.as_e164().to_owned()).unwrap_or(account.phone);
+        let e164 = Phone::parse(&account.phone)
+            .map(|p| p.as_e164().to_owned())
+            .unwrap_or(account.phone);
         claims["phone_number"] = json!(e164);
         // The account signs in with codes sent to this number, which proves possession.
         claims["phone_number_verified"] = json!(true);
@@ -84,7 +103,10 @@ pub async fn claims_for_token(state: &SharedState, token: &str) -> Result<serde_
 }
 
 /// Checks an access token's signature, issuer, type and expiry, then that it is not revoked.
-pub async fn validate_access_token(state: &SharedState, token: &str) -> Result<tokens::Model, OAuthError> {
+pub async fn validate_access_token(
+    state: &SharedState,
+    token: &str,
+) -> Result<tokens::Model, OAuthError> {
     let invalid = || OAuthError::invalid_token("the access token is invalid, expired or revoked");
     let (header, claims) = state.keys.verify_jwt(token).ok_or_else(invalid)?;
     let now = crate::clock::now();

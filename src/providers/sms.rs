@@ -38,7 +38,10 @@ pub struct SmsMessage<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum SmsError {
     #[error("SMS outbox {path} could not be written: {source}")]
-    Outbox { path: PathBuf, source: std::io::Error },
+    Outbox {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("SMS message could not be encoded: {0}")]
     Encode(#[from] serde_json::Error),
 }
@@ -67,7 +70,10 @@ struct OutboxLine<'a> {
 
 impl OutboxSender {
     pub fn new(path: PathBuf) -> OutboxSender {
-        OutboxSender { path, write_lock: Mutex::new(()) }
+        OutboxSender {
+            path,
+            write_lock: Mutex::new(()),
+        }
     }
 
     async fn append(&self, message: &SmsMessage<'_>) -> Result<(), SmsError> {
@@ -81,10 +87,15 @@ impl OutboxSender {
         let mut bytes = serde_json::to_vec(&line)?;
         bytes.push(b'\n');
 
-        let outbox_error = |source| SmsError::Outbox { path: self.path.clone(), source };
+        let outbox_error = |source| SmsError::Outbox {
+            path: self.path.clone(),
+            source,
+        };
         let _guard = self.write_lock.lock().await;
         if let Some(parent) = self.path.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(outbox_error)?;
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(outbox_error)?;
         }
         let mut file = tokio::fs::OpenOptions::new()
             .create(true)

@@ -1,7 +1,7 @@
 //! Accounts: one per natural person, keyed by mobile phone in E.164 form.
 
-use sea_orm::entity::prelude::*;
 use sea_orm::ActiveValue::Set;
+use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{Expr, ExprTrait};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -42,7 +42,11 @@ pub async fn find_by_id(db: &DatabaseConnection, id: i32) -> Result<Option<Model
     Entity::find_by_id(id).one(db).await
 }
 
-pub async fn insert(db: &DatabaseConnection, account: NewAccount<'_>, now: i64) -> Result<Model, DbErr> {
+pub async fn insert(
+    db: &DatabaseConnection,
+    account: NewAccount<'_>,
+    now: i64,
+) -> Result<Model, DbErr> {
     ActiveModel {
         phone: Set(account.phone.to_owned()),
         name: Set(account.name.to_owned()),
@@ -84,7 +88,11 @@ pub async fn record_failure(
     Ok(locks)
 }
 
-pub async fn record_success(db: &DatabaseConnection, account_id: i32, now: i64) -> Result<(), DbErr> {
+pub async fn record_success(
+    db: &DatabaseConnection,
+    account_id: i32,
+    now: i64,
+) -> Result<(), DbErr> {
     Entity::update_many()
         .col_expr(Column::FailedLogins, Expr::value(0))
         .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))

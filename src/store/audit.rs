@@ -1,8 +1,8 @@
 //! Append-only audit trail: who did what to what, with which result, from where.
 
 use sea_orm::ActiveValue::Set;
-use sea_orm::entity::prelude::*;
 use sea_orm::QueryOrder;
+use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_events")]
@@ -50,5 +50,9 @@ pub async fn append(db: &DatabaseConnection, event: Event<'_>, now: i64) -> Resu
 
 pub async fn recent(db: &DatabaseConnection, limit: u64) -> Result<Vec<Model>, DbErr> {
     use sea_orm::QuerySelect;
-    Entity::find().order_by_desc(Column::Id).limit(limit).all(db).await
+    Entity::find()
+        .order_by_desc(Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
 }

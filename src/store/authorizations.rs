@@ -117,7 +117,11 @@ pub mod codes {
 
     /// Marks the code used. Returns false when it was used before, including by a concurrent
     /// request, which makes this the single point that enforces single use.
-    pub async fn mark_used(db: &DatabaseConnection, code_hash: &str, now: i64) -> Result<bool, DbErr> {
+    pub async fn mark_used(
+        db: &DatabaseConnection,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<bool, DbErr> {
         let result = Entity::update_many()
             .col_expr(Column::UsedAt, Expr::value(Some(now)))
             .filter(Column::CodeHash.eq(code_hash))

@@ -42,7 +42,11 @@ pub struct NewSession<'a> {
     pub source_ip: &'a str,
 }
 
-pub async fn insert(db: &DatabaseConnection, session: NewSession<'_>, now: i64) -> Result<Model, DbErr> {
+pub async fn insert(
+    db: &DatabaseConnection,
+    session: NewSession<'_>,
+    now: i64,
+) -> Result<Model, DbErr> {
     ActiveModel {
         id: Set(session.id),
         account_id: Set(session.account_id),

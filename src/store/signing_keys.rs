@@ -1,8 +1,8 @@
 //! Token signing keys. Private keys are stored encrypted with the master key.
 
 use sea_orm::ActiveValue::Set;
-use sea_orm::entity::prelude::*;
 use sea_orm::QueryOrder;
+use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "signing_keys")]
@@ -25,7 +25,10 @@ pub enum Relation {}
 impl ActiveModelBehavior for ActiveModel {}
 
 pub async fn list(db: &DatabaseConnection) -> Result<Vec<Model>, DbErr> {
-    Entity::find().order_by_desc(Column::CreatedAt).all(db).await
+    Entity::find()
+        .order_by_desc(Column::CreatedAt)
+        .all(db)
+        .await
 }
 
 pub async fn insert(db: &DatabaseConnection, model: Model) -> Result<(), DbErr> {

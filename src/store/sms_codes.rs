@@ -33,7 +33,11 @@ pub struct NewCode<'a> {
     pub source_ip: &'a str,
 }
 
-pub async fn latest(db: &DatabaseConnection, phone: &str, purpose: &str) -> Result<Option<Model>, DbErr> {
+pub async fn latest(
+    db: &DatabaseConnection,
+    phone: &str,
+    purpose: &str,
+) -> Result<Option<Model>, DbErr> {
     Entity::find()
         .filter(Column::Phone.eq(phone))
         .filter(Column::Purpose.eq(purpose))
@@ -81,7 +85,11 @@ pub async fn insert(db: &DatabaseConnection, code: NewCode<'_>, now: i64) -> Res
 
 /// Takes one of the code's `max_attempts` tries before it is compared. Returns false when none
 /// are left, so parallel guesses cannot exceed the limit.
-pub async fn take_attempt(db: &DatabaseConnection, id: i32, max_attempts: i32) -> Result<bool, DbErr> {
+pub async fn take_attempt(
+    db: &DatabaseConnection,
+    id: i32,
+    max_attempts: i32,
+) -> Result<bool, DbErr> {
     let result = Entity::update_many()
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
         .filter(Column::Id.eq(id))

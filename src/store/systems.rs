@@ -45,14 +45,21 @@ pub async fn find_by_client_id(
     db: &DatabaseConnection,
     client_id: &str,
 ) -> Result<Option<Model>, DbErr> {
-    Entity::find().filter(Column::ClientId.eq(client_id)).one(db).await
+    Entity::find()
+        .filter(Column::ClientId.eq(client_id))
+        .one(db)
+        .await
 }
 
 pub async fn list(db: &DatabaseConnection) -> Result<Vec<Model>, DbErr> {
     Entity::find().all(db).await
 }
 
-pub async fn insert(db: &DatabaseConnection, system: NewSystem<'_>, now: i64) -> Result<Model, DbErr> {
+pub async fn insert(
+    db: &DatabaseConnection,
+    system: NewSystem<'_>,
+    now: i64,
+) -> Result<Model, DbErr> {
     ActiveModel {
         client_id: Set(system.client_id.to_owned()),
         name: Set(system.name.to_owned()),

@@ -32,11 +32,20 @@ pub fn client_secret(master: &crypto::MasterKey) -> String {
     URL_SAFE_NO_PAD.encode(master.derive("demo-client-secret"))
 }
 
-pub async fn demo_page(State(state): State<SharedState>, page: PageContext) -> Result<Response, Error> {
+pub async fn demo_page(
+    State(state): State<SharedState>,
+    page: PageContext,
+) -> Result<Response, Error> {
     if !state.demo_enabled {
         return Err(Error::page(StatusCode::NOT_FOUND, "not_found", ""));
     }
-    Ok(render(&state, &page, StatusCode::OK, "demo.html", json!({})))
+    Ok(render(
+        &state,
+        &page,
+        StatusCode::OK,
+        "demo.html",
+        json!({}),
+    ))
 }
 
 pub async fn start(State(state): State<SharedState>) -> Result<Response, Error> {
@@ -58,10 +67,14 @@ pub async fn start(State(state): State<SharedState>) -> Result<Response, Error> 
         .append_pair("code_challenge", &pkce::s256_challenge(&verifier, sha256))
         .append_pair("code_challenge_method", "S256")
         .finish();
-    let mut response = authorize::found(&format!("{issuer}{}?{query}", crate::oidc::AUTHORIZE_PATH));
+    let mut response =
+        authorize::found(&format!("{issuer}{}?{query}", crate::oidc::AUTHORIZE_PATH));
     let cookie = format!("{client_state}.{nonce}.{verifier}");
-    let set_cookie = session::set_cookie(COOKIE, &cookie, state.config.issuer_is_https(), Some(600));
-    response.headers_mut().append(header::SET_COOKIE, set_cookie);
+    let set_cookie =
+        session::set_cookie(COOKIE, &cookie, state.config.issuer_is_https(), Some(600));
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, set_cookie);
     Ok(response)
 }
 
@@ -85,7 +98,13 @@ pub async fn callback(
         return Err(Error::page(StatusCode::NOT_FOUND, "not_found", ""));
     }
     let show_error = |message: String| {
-        let mut response = render(&state, &page, StatusCode::BAD_REQUEST, "demo.html", json!({ "error": message }));
+        let mut response = render(
+            &state,
+            &page,
+            StatusCode::BAD_REQUEST,
+            "demo.html",
+            json!({ "error": message }),
+        );
         clear_cookie(&mut response);
         Ok(response)
     };
@@ -95,7 +114,9 @@ pub async fn callback(
 
     let stored = session::read_cookie(&headers, COOKIE).unwrap_or_default();
     let mut parts = stored.split('.');
-    let (Some(expected_state), Some(nonce), Some(verifier)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(expected_state), Some(nonce), Some(verifier)) =
+        (parts.next(), parts.next(), parts.next())
+    else {
         return show_error(page.message(&state, "demo_state_mismatch"));
     };
     if !constant_time_eq(expected_state.as_bytes(), query.state.as_bytes()) {
@@ -109,7 +130,11 @@ pub async fn callback(
         .await?
         .ok_or_else(|| Error::page(StatusCode::NOT_FOUND, "client_unknown", CLIENT_ID))?;
     let redirect = redirect_uri(&state.config.server.issuer);
-    let grant = token::AuthorizationCodeGrant { code: &query.code, redirect_uri: &redirect, code_verifier: Some(verifier) };
+    let grant = token::AuthorizationCodeGrant {
+        code: &query.code,
+        redirect_uri: &redirect,
+        code_verifier: Some(verifier),
+    };
     let tokens = match token::exchange_code(&state, &client, grant).await {
         Ok(tokens) => tokens,
         Err(error) => return show_error(format!("{}: {}", error.error, error.description)),
@@ -119,7 +144,10 @@ pub async fn callback(
     let Some((_, claims)) = state.keys.verify_jwt(id_token) else {
         return show_error("the ID token signature did not verify".into());
     };
-    if claims["nonce"] != nonce || claims["aud"] != CLIENT_ID || claims["iss"] != state.config.server.issuer.as_str() {
+    if claims["nonce"] != nonce
+        || claims["aud"] != CLIENT_ID
+        || claims["iss"] != state.config.server.issuer.as_str()
+    {
         return show_error("the ID token nonce, audience or issuer did not match".into());
     }
     let access_token = tokens["access_token"].as_str().unwrap_or_default();
@@ -138,6 +166,7 @@ pub async fn callback(
 }
 
 fn clear_cookie(response: &mut Response) {
-    let value = HeaderValue::from_static("unilogin_demo=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    let value =
+        HeaderValue::from_static("unilogin_demo=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     response.headers_mut().append(header::SET_COOKIE, value);
 }

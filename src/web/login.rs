@@ -62,7 +62,9 @@ async fn render_login(
     let mut client_name = None;
     if !request_id.is_empty() {
         let request = authorize::find_pending(state, request_id).await?;
-        client_name = systems::find_by_client_id(&state.db, &request.client_id).await?.map(|s| s.name);
+        client_name = systems::find_by_client_id(&state.db, &request.client_id)
+            .await?
+            .map(|s| s.name);
     }
     let context = json!({
         "request_id": request_id,
@@ -79,7 +81,14 @@ pub async fn login_page(
     page: PageContext,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, Error> {
-    render_login(&state, &page, StatusCode::OK, &query.request_id, LoginView::default()).await
+    render_login(
+        &state,
+        &page,
+        StatusCode::OK,
+        &query.request_id,
+        LoginView::default(),
+    )
+    .await
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -108,17 +117,40 @@ pub async fn send_code(
                 let body = json!({ "status": "invalid_phone", "message": message });
                 return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
             }
-            let view = LoginView { phone: form.phone.clone(), error: Some(message), notice: None };
-            return render_login(&state, &page, StatusCode::BAD_REQUEST, &form.request_id, view).await;
+            let view = LoginView {
+                phone: form.phone.clone(),
+                error: Some(message),
+                notice: None,
+            };
+            return render_login(
+                &state,
+                &page,
+                StatusCode::BAD_REQUEST,
+                &form.request_id,
+                view,
+            )
+            .await;
         }
     };
 
-    let deliver = accounts::find_by_phone(&state.db, phone.as_e164()).await?.is_some();
-    let request = SendRequest { phone: &phone, deliver, source_ip: &page.source_ip };
+    let deliver = accounts::find_by_phone(&state.db, phone.as_e164())
+        .await?
+        .is_some();
+    let request = SendRequest {
+        phone: &phone,
+        deliver,
+        source_ip: &page.source_ip,
+    };
     let now = crate::clock::now();
-    let outcome = sms_code::send_login_code(&state.db, state.sms.as_ref(), &state.config.sms, request, now)
-        .await
-        .map_err(Error::internal)?;
+    let outcome = sms_code::send_login_code(
+        &state.db,
+        state.sms.as_ref(),
+        &state.config.sms,
+        request,
+        now,
+    )
+    .await
+    .map_err(Error::internal)?;
 
     let (status, code, message) = match outcome {
         SendOutcome::Accepted => {
@@ -128,15 +160,24 @@ pub async fn send_code(
         SendOutcome::TooSoon { retry_after_secs } => (
             StatusCode::TOO_MANY_REQUESTS,
             "too_soon",
-            page.message(&state, "code_too_soon").replace("{seconds}", &retry_after_secs.to_string()),
+            page.message(&state, "code_too_soon")
+                .replace("{seconds}", &retry_after_secs.to_string()),
         ),
         SendOutcome::DailyLimit => {
             tracing::warn!(phone = %phone, "login code daily limit reached");
-            (StatusCode::TOO_MANY_REQUESTS, "daily_limit", page.message(&state, "code_daily_limit"))
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                "daily_limit",
+                page.message(&state, "code_daily_limit"),
+            )
         }
         SendOutcome::AddressLimit => {
             tracing::warn!(source_ip = %page.source_ip, "login code hourly limit per address reached");
-            (StatusCode::TOO_MANY_REQUESTS, "address_limit", page.message(&state, "code_address_limit"))
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                "address_limit",
+                page.message(&state, "code_address_limit"),
+            )
         }
     };
     if json {
@@ -146,32 +187,45 @@ pub async fn send_code(
         }
         return Ok((status, Json(body)).into_response());
     }
-    let (error, notice) = if status == StatusCode::OK { (None, Some(message)) } else { (Some(message), None) };
-    let view = LoginView { phone: phone.national().to_owned(), error, notice };
+    let (error, notice) = if status == StatusCode::OK {
+        (None, Some(message))
+    } else {
+        (Some(message), None)
+    };
+    let view = LoginView {
+        phone: phone.national().to_owned(),
+        error,
+        notice,
+    };
     render_login(&state, &page, status, &form.request_id, view).await
 }
 
 /// `POST /login`: checks phone, password and code, starts a session, then continues to the
 /// password change or back to the relying party.
-pub async fn submit(State(state): State<SharedState>, page: PageContext, body: Bytes) -> Result<Response, Error> {
+pub async fn submit(
+    State(state): State<SharedState>,
+    page: PageContext,
+    body: Bytes,
+) -> Result<Response, Error> {
     let form: LoginForm = parse_form(&body)?;
     check_csrf(&state, &page, &form.csrf_token)?;
     if !form.request_id.is_empty() {
         authorize::find_pending(&state, &form.request_id).await?;
     }
-    let fail = |key: &str, status: StatusCode| LoginView {
+    let fail = |key: &str| LoginView {
         phone: form.phone.clone(),
         error: Some(page.message(&state, key)),
         notice: None,
-    }
-    .with_status(status);
+    };
 
     if form.phone.trim().is_empty() || form.password.is_empty() || form.sms_code.trim().is_empty() {
-        let (view, status) = fail("login_fields_missing", StatusCode::BAD_REQUEST);
+        let view = fail("login_fields_missing");
+        let status = StatusCode::BAD_REQUEST;
         return render_login(&state, &page, status, &form.request_id, view).await;
     }
     let Ok(phone) = Phone::parse(&form.phone) else {
-        let (view, status) = fail("phone_invalid", StatusCode::BAD_REQUEST);
+        let view = fail("phone_invalid");
+        let status = StatusCode::BAD_REQUEST;
         return render_login(&state, &page, status, &form.request_id, view).await;
     };
 
@@ -182,24 +236,38 @@ pub async fn submit(State(state): State<SharedState>, page: PageContext, body: B
         sms_max_attempts: state.config.sms.max_attempts,
         source_ip: &page.source_ip,
     };
-    let credentials = Credentials { phone, password: form.password.clone(), sms_code: form.sms_code.clone() };
+    let credentials = Credentials {
+        phone,
+        password: form.password.clone(),
+        sms_code: form.sms_code.clone(),
+    };
     let now = crate::clock::now();
-    let account = match phone_login::authenticate(&ctx, credentials, now).await.map_err(Error::internal)? {
+    let account = match phone_login::authenticate(&ctx, credentials, now)
+        .await
+        .map_err(Error::internal)?
+    {
         Ok(account) => account,
         Err(Failure::BadCredentials) => {
-            let (view, status) = fail("login_failed", StatusCode::UNAUTHORIZED);
+            let view = fail("login_failed");
+            let status = StatusCode::UNAUTHORIZED;
             return render_login(&state, &page, status, &form.request_id, view).await;
         }
         Err(Failure::Locked { until }) => {
             let minutes = ((until - now) + 59) / 60;
-            let (mut view, status) = fail("account_locked", StatusCode::TOO_MANY_REQUESTS);
-            view.error = view.error.map(|m| m.replace("{minutes}", &minutes.to_string()));
+            let mut view = fail("account_locked");
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            view.error = view
+                .error
+                .map(|m| m.replace("{minutes}", &minutes.to_string()));
             return render_login(&state, &page, status, &form.request_id, view).await;
         }
     };
 
-    let session_state =
-        if account.must_change_password { sessions::STATE_PASSWORD_CHANGE } else { sessions::STATE_ACTIVE };
+    let session_state = if account.must_change_password {
+        sessions::STATE_PASSWORD_CHANGE
+    } else {
+        sessions::STATE_ACTIVE
+    };
     let start = SessionStart {
         account_id: account.id,
         state: session_state,
@@ -221,12 +289,6 @@ pub async fn submit(State(state): State<SharedState>, page: PageContext, body: B
     Ok(see_other(&state, &location, Some(&cookie)))
 }
 
-impl LoginView {
-    fn with_status(self, status: StatusCode) -> (LoginView, StatusCode) {
-        (self, status)
-    }
-}
-
 /// A 303 redirect after a form post, optionally replacing the session cookie.
 pub fn see_other(state: &SharedState, location: &str, cookie: Option<&str>) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
@@ -237,7 +299,10 @@ pub fn see_other(state: &SharedState, location: &str, cookie: Option<&str>) -> R
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(cookie) = cookie {
         let secure = state.config.issuer_is_https();
-        headers.append(header::SET_COOKIE, session::set_cookie(session::COOKIE_NAME, cookie, secure, None));
+        headers.append(
+            header::SET_COOKIE,
+            session::set_cookie(session::COOKIE_NAME, cookie, secure, None),
+        );
     }
     response
 }

@@ -46,9 +46,15 @@ impl PageContext {
                 .find(|(key, _)| key == "lang")
                 .and_then(|(_, value)| Lang::parse(&value))
         });
-        let cookie_lang = session::read_cookie(&parts.headers, LANG_COOKIE).and_then(|v| Lang::parse(&v));
-        let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-        let lang = query_lang.or(cookie_lang).unwrap_or_else(|| Lang::from_accept_language(accept));
+        let cookie_lang =
+            session::read_cookie(&parts.headers, LANG_COOKIE).and_then(|v| Lang::parse(&v));
+        let accept = parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        let lang = query_lang
+            .or(cookie_lang)
+            .unwrap_or_else(|| Lang::from_accept_language(accept));
         let source_ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -107,7 +113,11 @@ pub fn render(
         Ok(html) => html,
         Err(error) => {
             tracing::error!(template, error = %error, "template rendering failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "template rendering failed").into_response();
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "template rendering failed",
+            )
+                .into_response();
         }
     };
     let mut response = (status, Html(html)).into_response();
@@ -115,11 +125,17 @@ pub fn render(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let secure = state.config.issuer_is_https();
     if new_cookie {
-        headers.append(header::SET_COOKIE, session::set_cookie(session::COOKIE_NAME, &cookie, secure, None));
+        headers.append(
+            header::SET_COOKIE,
+            session::set_cookie(session::COOKIE_NAME, &cookie, secure, None),
+        );
     }
     if page.lang_chosen {
         let max_age = Some(365 * 86_400);
-        headers.append(header::SET_COOKIE, session::set_cookie(LANG_COOKIE, page.lang.as_str(), secure, max_age));
+        headers.append(
+            header::SET_COOKIE,
+            session::set_cookie(LANG_COOKIE, page.lang.as_str(), secure, max_age),
+        );
     }
     response
 }
@@ -135,12 +151,21 @@ pub fn check_csrf(state: &SharedState, page: &PageContext, submitted: &str) -> R
 
 /// Parses a urlencoded form body; malformed bodies and repeated fields are a 400 page.
 pub fn parse_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    serde_urlencoded::from_bytes(body)
-        .map_err(|error| Error::page(StatusCode::BAD_REQUEST, "invalid_request_duplicate", error.to_string()))
+    serde_urlencoded::from_bytes(body).map_err(|error| {
+        Error::page(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_duplicate",
+            error.to_string(),
+        )
+    })
 }
 
 /// Renders `Error::Page` responses (and internal errors) as the themed error page.
-pub async fn error_pages(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+pub async fn error_pages(
+    State(state): State<SharedState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = request.into_parts();
     let page = PageContext::from_parts(&parts);
     let response = next.run(Request::from_parts(parts, body)).await;
@@ -160,19 +185,25 @@ pub async fn not_found() -> Error {
 pub async fn style_css() -> Response {
     let mut response = templates::STYLE_CSS.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
     response
 }
 
 pub async fn index(State(state): State<SharedState>, page: PageContext) -> Result<Response, Error> {
     let now = crate::clock::now();
     let mut account_name = None;
-    if let Some(cookie) = &page.cookie {
-        if let Some(active) = session::load(&state.db, cookie, &state.session_limits(), now).await? {
-            let account = crate::store::accounts::find_by_id(&state.db, active.account_id).await?;
-            account_name = account.map(|a| crate::domain::mask::name(&a.name));
-        }
+    if let Some(cookie) = &page.cookie
+        && let Some(active) = session::load(&state.db, cookie, &state.session_limits(), now).await?
+    {
+        let account = crate::store::accounts::find_by_id(&state.db, active.account_id).await?;
+        account_name = account.map(|a| crate::domain::mask::name(&a.name));
     }
     let context = json!({ "account_name": account_name, "demo": state.demo_enabled });
     Ok(render(&state, &page, StatusCode::OK, "index.html", context))

@@ -33,12 +33,23 @@ pub struct ChangeForm {
 
 async fn signed_in(state: &SharedState, page: &PageContext) -> Result<sessions::Model, Error> {
     let cookie = page.cookie.as_deref().unwrap_or("");
-    session::load(&state.db, cookie, &state.session_limits(), crate::clock::now())
-        .await?
-        .ok_or_else(|| Error::page(StatusCode::UNAUTHORIZED, "session_required", ""))
+    session::load(
+        &state.db,
+        cookie,
+        &state.session_limits(),
+        crate::clock::now(),
+    )
+    .await?
+    .ok_or_else(|| Error::page(StatusCode::UNAUTHORIZED, "session_required", ""))
 }
 
-fn render_form(state: &SharedState, page: &PageContext, status: StatusCode, request_id: &str, error: Option<String>) -> Response {
+fn render_form(
+    state: &SharedState,
+    page: &PageContext,
+    status: StatusCode,
+    request_id: &str,
+    error: Option<String>,
+) -> Response {
     let context = json!({ "request_id": request_id, "error": error });
     render(state, page, status, "password_change.html", context)
 }
@@ -49,10 +60,20 @@ pub async fn change_page(
     Query(query): Query<ChangeQuery>,
 ) -> Result<Response, Error> {
     signed_in(&state, &page).await?;
-    Ok(render_form(&state, &page, StatusCode::OK, &query.request_id, None))
+    Ok(render_form(
+        &state,
+        &page,
+        StatusCode::OK,
+        &query.request_id,
+        None,
+    ))
 }
 
-pub async fn change_submit(State(state): State<SharedState>, page: PageContext, body: Bytes) -> Result<Response, Error> {
+pub async fn change_submit(
+    State(state): State<SharedState>,
+    page: PageContext,
+    body: Bytes,
+) -> Result<Response, Error> {
     let form: ChangeForm = parse_form(&body)?;
     check_csrf(&state, &page, &form.csrf_token)?;
     let session = signed_in(&state, &page).await?;
@@ -61,7 +82,13 @@ pub async fn change_submit(State(state): State<SharedState>, page: PageContext, 
         .ok_or_else(|| Error::page(StatusCode::UNAUTHORIZED, "session_required", ""))?;
     let reject = |key: &str| {
         let message = page.message(&state, key);
-        Ok(render_form(&state, &page, StatusCode::BAD_REQUEST, &form.request_id, Some(message)))
+        Ok(render_form(
+            &state,
+            &page,
+            StatusCode::BAD_REQUEST,
+            &form.request_id,
+            Some(message),
+        ))
     };
 
     if form.new_password != form.new_password_confirm {
@@ -72,14 +99,21 @@ pub async fn change_submit(State(state): State<SharedState>, page: PageContext, 
     }
     let same_as_old = state
         .passwords
-        .verify(form.new_password.clone(), Some(account.password_hash.clone()))
+        .verify(
+            form.new_password.clone(),
+            Some(account.password_hash.clone()),
+        )
         .await
         .map_err(Error::internal)?;
     if same_as_old {
         return reject("password_same_as_old");
     }
 
-    let hash = state.passwords.hash(form.new_password.clone()).await.map_err(Error::internal)?;
+    let hash = state
+        .passwords
+        .hash(form.new_password.clone())
+        .await
+        .map_err(Error::internal)?;
     let now = crate::clock::now();
     accounts::set_password(&state.db, account.id, hash, now).await?;
     sessions::set_state(&state.db, &session.id, sessions::STATE_ACTIVE).await?;
@@ -91,7 +125,11 @@ pub async fn change_submit(State(state): State<SharedState>, page: PageContext, 
             target: &format!("account:{}", account.id),
             result: "success",
             source_ip: &page.source_ip,
-            detail: if account.must_change_password { "initial password replaced" } else { "" },
+            detail: if account.must_change_password {
+                "initial password replaced"
+            } else {
+                ""
+            },
         },
         now,
     )
@@ -101,7 +139,10 @@ pub async fn change_submit(State(state): State<SharedState>, page: PageContext, 
     let location = if form.request_id.is_empty() {
         "/".to_owned()
     } else {
-        let session = sessions::Model { state: sessions::STATE_ACTIVE.to_owned(), ..session };
+        let session = sessions::Model {
+            state: sessions::STATE_ACTIVE.to_owned(),
+            ..session
+        };
         authorize::complete(&state, &form.request_id, &session).await?
     };
     Ok(see_other(&state, &location, None))

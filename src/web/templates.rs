@@ -51,12 +51,30 @@ impl Lang {
 }
 
 const TEMPLATES: [(&str, &str); 6] = [
-    ("base.html", include_str!("../../themes/default/templates/base.html")),
-    ("login.html", include_str!("../../themes/default/templates/login.html")),
-    ("password_change.html", include_str!("../../themes/default/templates/password_change.html")),
-    ("error.html", include_str!("../../themes/default/templates/error.html")),
-    ("index.html", include_str!("../../themes/default/templates/index.html")),
-    ("demo.html", include_str!("../../themes/default/templates/demo.html")),
+    (
+        "base.html",
+        include_str!("../../themes/default/templates/base.html"),
+    ),
+    (
+        "login.html",
+        include_str!("../../themes/default/templates/login.html"),
+    ),
+    (
+        "password_change.html",
+        include_str!("../../themes/default/templates/password_change.html"),
+    ),
+    (
+        "error.html",
+        include_str!("../../themes/default/templates/error.html"),
+    ),
+    (
+        "index.html",
+        include_str!("../../themes/default/templates/index.html"),
+    ),
+    (
+        "demo.html",
+        include_str!("../../themes/default/templates/demo.html"),
+    ),
 ];
 const ZH_CN: &str = include_str!("../../themes/default/messages/zh-CN.toml");
 const EN: &str = include_str!("../../themes/default/messages/en.toml");
@@ -65,11 +83,20 @@ pub const STYLE_CSS: &str = include_str!("../../themes/default/static/style.css"
 #[derive(Debug, thiserror::Error)]
 pub enum ThemeError {
     #[error("theme file {path} could not be read: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("message catalogue {name} is invalid: {source}")]
-    Catalogue { name: String, source: Box<toml::de::Error> },
+    Catalogue {
+        name: String,
+        source: Box<toml::de::Error>,
+    },
     #[error("template {name} is invalid: {source}")]
-    Template { name: String, source: minijinja::Error },
+    Template {
+        name: String,
+        source: minijinja::Error,
+    },
 }
 
 pub struct Templates {
@@ -84,18 +111,24 @@ impl Templates {
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
         for (name, source) in TEMPLATES {
             let source = match theme_dir {
-                Some(dir) => read_optional(&dir.join("templates").join(name))?.unwrap_or_else(|| source.to_owned()),
+                Some(dir) => read_optional(&dir.join("templates").join(name))?
+                    .unwrap_or_else(|| source.to_owned()),
                 None => source.to_owned(),
             };
             env.add_template_owned(name.to_owned(), source)
-                .map_err(|source| ThemeError::Template { name: name.to_owned(), source })?;
+                .map_err(|source| ThemeError::Template {
+                    name: name.to_owned(),
+                    source,
+                })?;
         }
 
         let mut zh_cn = parse_catalogue("zh-CN", ZH_CN)?;
         let mut en = parse_catalogue("en", EN)?;
         if let Some(dir) = theme_dir {
             for (name, catalogue) in [("zh-CN", &mut zh_cn), ("en", &mut en)] {
-                if let Some(text) = read_optional(&dir.join("messages").join(format!("{name}.toml")))? {
+                if let Some(text) =
+                    read_optional(&dir.join("messages").join(format!("{name}.toml")))?
+                {
                     catalogue.extend(parse_catalogue(name, &text)?);
                 }
             }
@@ -112,11 +145,20 @@ impl Templates {
 
     /// Returns the message for `key`, or the key itself when the catalogue lacks it.
     pub fn message(&self, lang: Lang, key: &str) -> String {
-        self.catalogue(lang).get(key).cloned().unwrap_or_else(|| key.to_owned())
+        self.catalogue(lang)
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.to_owned())
     }
 
-    pub fn render(&self, name: &str, context: &serde_json::Value) -> Result<String, minijinja::Error> {
-        self.env.get_template(name)?.render(minijinja::Value::from_serialize(context))
+    pub fn render(
+        &self,
+        name: &str,
+        context: &serde_json::Value,
+    ) -> Result<String, minijinja::Error> {
+        self.env
+            .get_template(name)?
+            .render(minijinja::Value::from_serialize(context))
     }
 }
 
@@ -124,12 +166,18 @@ fn read_optional(path: &Path) -> Result<Option<String>, ThemeError> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ThemeError::Read { path: path.display().to_string(), source }),
+        Err(source) => Err(ThemeError::Read {
+            path: path.display().to_string(),
+            source,
+        }),
     }
 }
 
 fn parse_catalogue(name: &str, text: &str) -> Result<BTreeMap<String, String>, ThemeError> {
-    toml::from_str(text).map_err(|source| ThemeError::Catalogue { name: name.to_owned(), source: Box::new(source) })
+    toml::from_str(text).map_err(|source| ThemeError::Catalogue {
+        name: name.to_owned(),
+        source: Box::new(source),
+    })
 }
 
 #[cfg(test)]
@@ -146,8 +194,14 @@ mod tests {
 
     #[test]
     fn accept_language_prefers_first_supported() {
-        assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9,zh;q=0.8")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("fr, zh-CN;q=0.5")), Lang::ZhCn);
+        assert_eq!(
+            Lang::from_accept_language(Some("en-US,en;q=0.9,zh;q=0.8")),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::from_accept_language(Some("fr, zh-CN;q=0.5")),
+            Lang::ZhCn
+        );
         assert_eq!(Lang::from_accept_language(None), Lang::ZhCn);
     }
 }

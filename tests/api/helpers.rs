@@ -1,0 +1,326 @@
+//! Test kit: a server per test, a cookie-keeping browser that never follows redirects, and
+//! readers for the SMS outbox and the database.
+
+use std::path::PathBuf;
+
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
+use unilogin::Config;
+use unilogin::app::SharedState;
+use unilogin::crypto::sha256_b64;
+use unilogin::domain::pkce;
+use unilogin::store::{accounts, systems};
+
+pub const CLIENT_ID: &str = "fund-system";
+pub const CLIENT_SECRET: &str = "fund-system-secret-for-tests-0123456789";
+pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
+pub const PHONE: &str = "13912345678";
+pub const PASSWORD: &str = "Initial#2026";
+
+pub struct TestApp {
+    pub issuer: String,
+    pub state: SharedState,
+    pub outbox: PathBuf,
+    _data_dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+
+    let mut config = Config::default();
+    config.server.data_dir = data_dir.path().to_path_buf();
+    config.server.issuer = format!("http://127.0.0.1:{port}");
+    adjust(&mut config);
+    config.validate().unwrap();
+
+    let outbox = config.sms_outbox_path();
+    let issuer = config.server.issuer.clone();
+    let app = unilogin::Application::new(config, false, listener)
+        .await
+        .unwrap();
+    let state = app.state();
+    tokio::spawn(app.serve(std::future::pending()));
+
+    let system = systems::NewSystem {
+        client_id: CLIENT_ID,
+        name: "维修资金系统",
+        secret_hash: sha256_b64(CLIENT_SECRET),
+        redirect_uris: &[REDIRECT_URI.to_owned()],
+    };
+    systems::insert(&state.db, system, unilogin::clock::now())
+        .await
+        .unwrap();
+
+    TestApp {
+        issuer,
+        state,
+        outbox,
+        _data_dir: data_dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    /// Creates an account with `PASSWORD`; `must_change` as an account from `account add` has.
+    pub async fn add_account(&self, phone: &str, must_change: bool) -> accounts::Model {
+        let hash = unilogin::auth::password::hash_blocking(PASSWORD).unwrap();
+        let e164 = unilogin::domain::phone::Phone::parse(phone).unwrap();
+        let account = accounts::NewAccount {
+            phone: e164.as_e164(),
+            name: "张三",
+            password_hash: hash,
+            must_change_password: must_change,
+        };
+        accounts::insert(&self.state.db, account, unilogin::clock::now())
+            .await
+            .unwrap()
+    }
+
+    pub async fn account(&self, id: i32) -> accounts::Model {
+        accounts::Entity::find_by_id(id)
+            .one(&self.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Lines of the SMS outbox, parsed.
+    pub fn outbox_lines(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.outbox)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    /// The code of the newest login message to `phone`.
+    pub fn latest_code(&self, phone: &str) -> String {
+        let e164 = unilogin::domain::phone::Phone::parse(phone)
+            .unwrap()
+            .as_e164()
+            .to_owned();
+        let lines = self.outbox_lines();
+        let line = lines
+            .iter()
+            .rev()
+            .find(|line| line["phone"] == e164.as_str() && line["purpose"] == "login")
+            .expect("no login code in the outbox");
+        line["code"].as_str().unwrap().to_owned()
+    }
+
+    /// Moves the newest code's creation and expiry into the past, as if `seconds` had passed.
+    pub async fn age_latest_code(&self, phone: &str, seconds: i64) {
+        use unilogin::store::sms_codes;
+        let code = sms_codes::latest(&self.state.db, &format!("+86{phone}"), "login")
+            .await
+            .unwrap()
+            .unwrap();
+        let mut model = code.clone().into_active_model();
+        model.created_at = Set(code.created_at - seconds);
+        model.expires_at = Set(code.expires_at - seconds);
+        model.update(&self.state.db).await.unwrap();
+    }
+
+    pub async fn audit_actions(&self) -> Vec<(String, String, String)> {
+        unilogin::store::audit::recent(&self.state.db, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|event| (event.action, event.result, event.detail))
+            .collect()
+    }
+}
+
+/// A browser: keeps cookies, never follows redirects.
+pub struct Browser {
+    pub client: reqwest::Client,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// The `value` of the input called `name`.
+    pub fn input(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no input {name} in page:\n{}", self.body));
+        let rest = &self.body[start + marker.len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+}
+
+impl Browser {
+    pub fn new() -> Browser {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser { client }
+    }
+
+    async fn page(response: reqwest::Response) -> Page {
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned());
+        Page {
+            status,
+            location,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&self, url: &str) -> Page {
+        Browser::page(self.client.get(url).send().await.unwrap()).await
+    }
+
+    pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> Page {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let response = self
+            .client
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        Browser::page(response).await
+    }
+}
+
+/// An authorization URL for the test client with a fresh PKCE pair; returns (url, verifier).
+pub fn authorization_url(app: &TestApp, extra: &[(&str, &str)]) -> (String, String) {
+    let verifier = "v".repeat(20) + &unilogin::crypto::random_token().unwrap();
+    let challenge = pkce::s256_challenge(&verifier, unilogin::crypto::sha256);
+    let mut params: Vec<(&str, &str)> = vec![
+        ("response_type", "code"),
+        ("client_id", CLIENT_ID),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", "openid profile phone"),
+        ("state", "client-state-1"),
+        ("nonce", "nonce-1"),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    for (key, value) in extra {
+        params.retain(|(k, _)| k != key);
+        if !value.is_empty() {
+            params.push((key, value));
+        }
+    }
+    let query = serde_urlencoded::to_string(&params).unwrap();
+    (format!("{}/authorize?{query}", app.issuer), verifier)
+}
+
+/// Follows an authorization URL to the sign-in page and returns it.
+pub async fn open_login(browser: &Browser, url: &str) -> Page {
+    let redirect = browser.get(url).await;
+    assert_eq!(redirect.status, StatusCode::FOUND, "{}", redirect.body);
+    let location = redirect.location.unwrap();
+    assert!(location.starts_with("/login?request_id="), "{location}");
+    let page = browser.get(&location_url(url, &location)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page
+}
+
+fn location_url(base: &str, location: &str) -> String {
+    url::Url::parse(base)
+        .unwrap()
+        .join(location)
+        .unwrap()
+        .to_string()
+}
+
+/// Requests a code for `phone` from the sign-in page and returns it from the outbox.
+pub async fn request_code(app: &TestApp, browser: &Browser, login: &Page, phone: &str) -> String {
+    let sent = browser
+        .post(
+            &app.url("/login/sms-code"),
+            &[
+                ("phone", phone),
+                ("csrf_token", &login.input("csrf_token")),
+                ("request_id", &login.input("request_id")),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    app.latest_code(phone)
+}
+
+pub async fn submit_login(
+    app: &TestApp,
+    browser: &Browser,
+    login: &Page,
+    phone: &str,
+    password: &str,
+    code: &str,
+) -> Page {
+    browser
+        .post(
+            &app.url("/login"),
+            &[
+                ("phone", phone),
+                ("password", password),
+                ("sms_code", code),
+                ("csrf_token", &login.input("csrf_token")),
+                ("request_id", &login.input("request_id")),
+            ],
+        )
+        .await
+}
+
+/// Signs in an account without a forced password change; returns the client callback URL.
+pub async fn sign_in(app: &TestApp, browser: &Browser, auth_url: &str, phone: &str) -> String {
+    let login = open_login(browser, auth_url).await;
+    let code = request_code(app, browser, &login, phone).await;
+    let done = submit_login(app, browser, &login, phone, PASSWORD, &code).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    done.location.unwrap()
+}
+
+/// Reads one query parameter of a URL.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Exchanges a code at the token endpoint with client_secret_basic.
+pub async fn exchange(app: &TestApp, code: &str, verifier: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/token"))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            serde_urlencoded::to_string([
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", verifier),
+            ])
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+}

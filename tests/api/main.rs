@@ -1,0 +1,9 @@
+//! Integration tests: each starts a real server on a random port with a fresh SQLite file and
+//! drives it over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod authorize;
+mod helpers;
+mod oidc_flow;
+mod phone_login;
+mod token;

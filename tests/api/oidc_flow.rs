@@ -1,0 +1,240 @@
+//! The whole flow with the `openidconnect` crate as the relying party.
+
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+};
+use openidconnect::{
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+};
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn new_account_signs_in_with_openidconnect_client() {
+    let app = spawn_app().await;
+    let account = app.add_account(PHONE, true).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer.clone()).unwrap(), &http)
+            .await
+            .unwrap();
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(CLIENT_ID.into()),
+        Some(ClientSecret::new(CLIENT_SECRET.into())),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).unwrap());
+
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, csrf_state, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("phone".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+
+    // Sign in: phone, password and the SMS code from the outbox.
+    let browser = Browser::new();
+    let login = open_login(&browser, auth_url.as_str()).await;
+    assert!(
+        login.body.contains("维修资金系统"),
+        "the page names the relying party"
+    );
+    let code = request_code(&app, &browser, &login, PHONE).await;
+    let signed_in = submit_login(&app, &browser, &login, PHONE, PASSWORD, &code).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    let change_url = signed_in.location.unwrap();
+    assert!(
+        change_url.starts_with("/password/change?request_id="),
+        "{change_url}"
+    );
+
+    // The initial password must be replaced before the client gets a code.
+    let change_page = browser.get(&app.url(&change_url)).await;
+    assert_eq!(change_page.status, StatusCode::OK);
+    let changed = browser
+        .post(
+            &app.url("/password/change"),
+            &[
+                ("new_password", "Renewed#2026x"),
+                ("new_password_confirm", "Renewed#2026x"),
+                ("csrf_token", &change_page.input("csrf_token")),
+                ("request_id", &change_page.input("request_id")),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    let callback = changed.location.unwrap();
+    assert!(callback.starts_with(REDIRECT_URI), "{callback}");
+    assert_eq!(
+        query_param(&callback, "state").as_deref(),
+        Some(csrf_state.secret().as_str())
+    );
+    assert_eq!(
+        query_param(&callback, "iss").as_deref(),
+        Some(app.issuer.as_str())
+    );
+    assert!(!app.account(account.id).await.must_change_password);
+
+    // Code exchange and ID token verification against the JWKS.
+    let code = query_param(&callback, "code").unwrap();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    let id_token = tokens.id_token().unwrap();
+    let claims = id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .unwrap();
+    assert_eq!(claims.subject().as_str(), account.id.to_string());
+    assert_eq!(claims.issuer().as_str(), app.issuer);
+    assert_eq!(
+        claims
+            .auth_context_ref()
+            .map(|acr| acr.as_str().to_owned())
+            .as_deref(),
+        Some("urn:unilogin:loa:2")
+    );
+    let amr: Vec<String> = claims
+        .auth_method_refs()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().to_owned())
+        .collect();
+    assert_eq!(amr, ["pwd", "sms", "mfa"]);
+    assert!(claims.auth_time().is_some());
+
+    let expected_hash = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&client.id_token_verifier()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims.access_token_hash(), Some(&expected_hash));
+
+    // The raw ID token also carries sid.
+    let payload = id_token.to_string();
+    let body = payload.split('.').nth(1).unwrap();
+    use base64::Engine;
+    let raw: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(raw["sid"].as_str().map(str::len), Some(43));
+
+    let userinfo: CoreUserInfoClaims = client
+        .user_info(tokens.access_token().clone(), None)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_eq!(userinfo.subject().as_str(), account.id.to_string());
+    assert_eq!(
+        userinfo
+            .phone_number()
+            .map(|p| p.as_str().to_owned())
+            .as_deref(),
+        Some("+8613912345678")
+    );
+    assert_eq!(userinfo.phone_number_verified(), Some(true));
+    let name = userinfo
+        .name()
+        .and_then(|n| n.get(None))
+        .map(|n| n.as_str().to_owned());
+    assert_eq!(name.as_deref(), Some("张三"));
+}
+
+#[tokio::test]
+async fn discovery_and_jwks_advertise_strict_settings() {
+    let app = spawn_app().await;
+    let metadata: serde_json::Value = reqwest::get(app.url("/.well-known/openid-configuration"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["issuer"], app.issuer.as_str());
+    assert_eq!(
+        metadata["response_types_supported"],
+        serde_json::json!(["code"])
+    );
+    assert_eq!(
+        metadata["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        metadata["authorization_response_iss_parameter_supported"],
+        true
+    );
+    assert_eq!(metadata["request_uri_parameter_supported"], false);
+
+    let jwks: serde_json::Value = reqwest::get(app.url("/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = &jwks["keys"][0];
+    assert_eq!(key["kty"], "RSA");
+    assert_eq!(key["alg"], "RS256");
+    assert_eq!(key["e"], "AQAB");
+    assert!(key["kid"].as_str().is_some());
+    assert!(key.get("d").is_none(), "no private parts in the JWKS");
+}
+
+#[tokio::test]
+async fn existing_session_gets_code_without_login() {
+    let app = spawn_app().await;
+    app.add_account(PHONE, false).await;
+    let browser = Browser::new();
+    let (url, _) = authorization_url(&app, &[]);
+    sign_in(&app, &browser, &url, PHONE).await;
+
+    let (second, _) = authorization_url(&app, &[("prompt", "none"), ("state", "again")]);
+    let silent = browser.get(&second).await;
+    assert_eq!(silent.status, StatusCode::FOUND);
+    let location = silent.location.unwrap();
+    assert!(query_param(&location, "code").is_some(), "{location}");
+    assert_eq!(query_param(&location, "state").as_deref(), Some("again"));
+
+    let (forced, _) = authorization_url(&app, &[("prompt", "login")]);
+    let relogin = browser.get(&forced).await;
+    assert!(relogin.location.unwrap().starts_with("/login?request_id="));
+}
+
+#[tokio::test]
+async fn prompt_none_without_session_is_login_required() {
+    let app = spawn_app().await;
+    let (url, _) = authorization_url(&app, &[("prompt", "none")]);
+    let response = Browser::new().get(&url).await;
+    assert_eq!(response.status, StatusCode::FOUND);
+    let location = response.location.unwrap();
+    assert!(location.starts_with(REDIRECT_URI));
+    assert_eq!(
+        query_param(&location, "error").as_deref(),
+        Some("login_required")
+    );
+    assert_eq!(
+        query_param(&location, "iss").as_deref(),
+        Some(app.issuer.as_str())
+    );
+    assert_eq!(
+        query_param(&location, "state").as_deref(),
+        Some("client-state-1")
+    );
+}
