@@ -187,6 +187,10 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/login/sms-code", post(web::login::send_code))
         .route(
+            "/login/stock",
+            get(web::stock::stock_page).post(web::stock::stock_submit),
+        )
+        .route(
             web::login::PASSWORD_CHANGE_PATH,
             get(web::password::change_page).post(web::password::change_submit),
         )

@@ -1,6 +1,7 @@
 //! unilogin: the OpenID Connect provider of the Shanghai housing maintenance fund's unified
 //! login platform.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod clock;

@@ -40,6 +40,18 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Import data from the old fund system.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import stock operator accounts from a CSV file (columns in the README).
+    Operators {
+        /// CSV file with a header row.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -100,6 +112,9 @@ async fn run() -> anyhow::Result<()> {
         Command::Client(command) => client_command(&config, command).await,
         Command::Account(AccountCommand::Add { phone, name }) => {
             add_account(&config, &phone, &name).await
+        }
+        Command::Import(ImportCommand::Operators { file }) => {
+            import_operators(&config, &file).await
         }
     }
 }
@@ -247,6 +262,33 @@ async fn add_account(config: &Config, phone: &str, name: &str) -> anyhow::Result
         "account {} created for {phone}; the initial password was sent by SMS",
         account.id
     );
+    Ok(())
+}
+
+async fn import_operators(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let input =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let db = open_db(config).await?;
+    let report =
+        unilogin::admin::import::import_operators(&db, input, unilogin::clock::now()).await?;
+    for (line, code) in &report.warnings {
+        println!("line {line}: warning: USCC {code} has a wrong check digit; imported anyway");
+    }
+    for (line, reason) in &report.rejected {
+        println!("line {line}: rejected: {reason}");
+    }
+    println!(
+        "{} imported, {} unchanged (imported before), {} rejected",
+        report.imported,
+        report.unchanged,
+        report.rejected.len()
+    );
+    if !report.rejected.is_empty() {
+        bail!(
+            "{} row(s) were rejected; fix them and run the import again",
+            report.rejected.len()
+        );
+    }
     Ok(())
 }
 

@@ -11,7 +11,56 @@ enum Enterprises {
     Uscc,
     OrgCode,
     Name,
+    BindingFailures,
+    BindingLockedUntil,
     CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Identities {
+    Table,
+    Id,
+    AccountId,
+    EnterpriseId,
+    SystemId,
+    IdentityType,
+    OperatorId,
+    IsAdmin,
+    Status,
+    Department,
+    Remark,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum LegacyCredentials {
+    Table,
+    OperatorId,
+    IdentityId,
+    Scheme,
+    PasswordHash,
+    ImportedAt,
+    MigratedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum AdminBindings {
+    Table,
+    EnterpriseId,
+    IdentityId,
+    CertificateFingerprint,
+    BoundAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum CertificateChallenges {
+    Table,
+    NonceHash,
+    BrowserHash,
+    CreatedAt,
+    ExpiresAt,
+    UsedAt,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -62,6 +111,8 @@ enum Sessions {
     Table,
     Id,
     AccountId,
+    IdentityId,
+    CertificateFingerprint,
     State,
     AuthTime,
     Amr,
@@ -153,9 +204,11 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Enterprises::Table)
                     .col(pk_auto(Enterprises::Id))
-                    .col(string_len_uniq(Enterprises::Uscc, 18))
+                    .col(string_len_null(Enterprises::Uscc, 18).unique_key())
                     .col(string_len(Enterprises::OrgCode, 9))
                     .col(string(Enterprises::Name))
+                    .col(integer(Enterprises::BindingFailures))
+                    .col(big_integer_null(Enterprises::BindingLockedUntil))
                     .col(big_integer(Enterprises::CreatedAt))
                     .to_owned(),
             )
@@ -240,6 +293,8 @@ impl MigrationTrait for Migration {
                     .table(Sessions::Table)
                     .col(string(Sessions::Id).primary_key())
                     .col(integer(Sessions::AccountId))
+                    .col(integer_null(Sessions::IdentityId))
+                    .col(string_null(Sessions::CertificateFingerprint))
                     .col(string(Sessions::State))
                     .col(big_integer(Sessions::AuthTime))
                     .col(string(Sessions::Amr))
@@ -359,8 +414,91 @@ impl MigrationTrait for Migration {
             AuditEvents::Table,
             &[AuditEvents::At],
         )
-        .await
+        .await?;
+
+        create_enterprise_tables(manager).await
     }
+}
+
+async fn create_enterprise_tables(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .create_table(
+            Table::create()
+                .table(Identities::Table)
+                .col(pk_auto(Identities::Id))
+                .col(integer(Identities::AccountId))
+                .col(integer(Identities::EnterpriseId))
+                .col(string(Identities::SystemId))
+                .col(string(Identities::IdentityType))
+                .col(big_integer_uniq(Identities::OperatorId))
+                .col(boolean(Identities::IsAdmin))
+                .col(string(Identities::Status))
+                .col(string(Identities::Department))
+                .col(string(Identities::Remark))
+                .col(big_integer(Identities::CreatedAt))
+                .col(big_integer(Identities::UpdatedAt))
+                .to_owned(),
+        )
+        .await?;
+    manager
+        .create_index(
+            Index::create()
+                .name("uq_identities_account_enterprise_system_type")
+                .table(Identities::Table)
+                .col(Identities::AccountId)
+                .col(Identities::EnterpriseId)
+                .col(Identities::SystemId)
+                .col(Identities::IdentityType)
+                .unique()
+                .to_owned(),
+        )
+        .await?;
+    create_index(
+        manager,
+        "idx_identities_enterprise",
+        Identities::Table,
+        &[Identities::EnterpriseId],
+    )
+    .await?;
+
+    manager
+        .create_table(
+            Table::create()
+                .table(LegacyCredentials::Table)
+                .col(big_integer(LegacyCredentials::OperatorId).primary_key())
+                .col(integer(LegacyCredentials::IdentityId))
+                .col(string(LegacyCredentials::Scheme))
+                .col(text(LegacyCredentials::PasswordHash))
+                .col(big_integer(LegacyCredentials::ImportedAt))
+                .col(big_integer_null(LegacyCredentials::MigratedAt))
+                .to_owned(),
+        )
+        .await?;
+
+    manager
+        .create_table(
+            Table::create()
+                .table(AdminBindings::Table)
+                .col(integer(AdminBindings::EnterpriseId).primary_key())
+                .col(integer(AdminBindings::IdentityId))
+                .col(string(AdminBindings::CertificateFingerprint))
+                .col(big_integer(AdminBindings::BoundAt))
+                .to_owned(),
+        )
+        .await?;
+
+    manager
+        .create_table(
+            Table::create()
+                .table(CertificateChallenges::Table)
+                .col(string(CertificateChallenges::NonceHash).primary_key())
+                .col(string(CertificateChallenges::BrowserHash))
+                .col(big_integer(CertificateChallenges::CreatedAt))
+                .col(big_integer(CertificateChallenges::ExpiresAt))
+                .col(big_integer_null(CertificateChallenges::UsedAt))
+                .to_owned(),
+        )
+        .await
 }
 
 async fn create_index<T, C>(

@@ -2,7 +2,9 @@
 //! sign-in procedure built from them.
 
 pub mod csrf;
+pub mod legacy_password;
 pub mod password;
 pub mod phone_login;
 pub mod session;
 pub mod sms_code;
+pub mod stock_login;

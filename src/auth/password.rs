@@ -68,6 +68,22 @@ impl PasswordHasherPool {
             .map_err(|e| HashError::Task(e.to_string()))?
     }
 
+    /// Runs other CPU-heavy password work, such as checking an old fund-system hash, under the
+    /// same concurrency limit.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| HashError::Task(e.to_string()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| HashError::Task(e.to_string()))
+    }
+
     /// Verifies `password` against `encoded`, or against the dummy hash when `encoded` is None.
     pub async fn verify(
         &self,

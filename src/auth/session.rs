@@ -82,6 +82,8 @@ pub enum CreateError {
 
 pub struct SessionStart<'a> {
     pub account_id: i32,
+    pub identity_id: Option<i32>,
+    pub certificate_fingerprint: Option<&'a str>,
     pub state: &'a str,
     pub amr: &'a str,
     pub acr: &'a str,
@@ -101,6 +103,8 @@ pub async fn create(
         NewSession {
             id: sha256_b64(&cookie),
             account_id: start.account_id,
+            identity_id: start.identity_id,
+            certificate_fingerprint: start.certificate_fingerprint,
             state: start.state,
             amr: start.amr,
             acr: start.acr,

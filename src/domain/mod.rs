@@ -1,7 +1,9 @@
 //! Pure rules of the platform. Nothing here does I/O or imports other modules of the crate.
 
+pub mod identity;
 pub mod mask;
 pub mod password_policy;
 pub mod phone;
 pub mod pkce;
 pub mod scope;
+pub mod uscc;

@@ -2,8 +2,13 @@
 //! Nothing here knows about HTTP.
 
 pub mod accounts;
+pub mod admin_bindings;
 pub mod audit;
 pub mod authorizations;
+pub mod certificate_challenges;
+pub mod enterprises;
+pub mod identities;
+pub mod legacy_credentials;
 pub mod sessions;
 pub mod signing_keys;
 pub mod sms_codes;

@@ -16,6 +16,10 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub account_id: i32,
+    /// The identity chosen for this session, when the account holds enterprise identities.
+    pub identity_id: Option<i32>,
+    /// SHA-256 of the certificate that started a certificate session, lowercase hex.
+    pub certificate_fingerprint: Option<String>,
     pub state: String,
     pub auth_time: i64,
     /// Space-separated authentication methods (RFC 8176), such as `pwd sms mfa`.
@@ -35,6 +39,8 @@ impl ActiveModelBehavior for ActiveModel {}
 pub struct NewSession<'a> {
     pub id: String,
     pub account_id: i32,
+    pub identity_id: Option<i32>,
+    pub certificate_fingerprint: Option<&'a str>,
     pub state: &'a str,
     pub amr: &'a str,
     pub acr: &'a str,
@@ -50,6 +56,8 @@ pub async fn insert(
     ActiveModel {
         id: Set(session.id),
         account_id: Set(session.account_id),
+        identity_id: Set(session.identity_id),
+        certificate_fingerprint: Set(session.certificate_fingerprint.map(str::to_owned)),
         state: Set(session.state.to_owned()),
         auth_time: Set(now),
         amr: Set(session.amr.to_owned()),

@@ -270,6 +270,8 @@ pub async fn submit(
     };
     let start = SessionStart {
         account_id: account.id,
+        identity_id: None,
+        certificate_fingerprint: None,
         state: session_state,
         amr: phone_login::AMR,
         acr: phone_login::ACR,

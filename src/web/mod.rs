@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod login;
 pub mod password;
+pub mod stock;
 pub mod templates;
 
 use std::net::SocketAddr;

@@ -50,7 +50,7 @@ impl Lang {
     }
 }
 
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 7] = [
     (
         "base.html",
         include_str!("../../themes/default/templates/base.html"),
@@ -74,6 +74,10 @@ const TEMPLATES: [(&str, &str); 6] = [
     (
         "demo.html",
         include_str!("../../themes/default/templates/demo.html"),
+    ),
+    (
+        "stock_login.html",
+        include_str!("../../themes/default/templates/stock_login.html"),
     ),
 ];
 const ZH_CN: &str = include_str!("../../themes/default/messages/zh-CN.toml");

@@ -6,4 +6,5 @@ mod authorize;
 mod helpers;
 mod oidc_flow;
 mod phone_login;
+mod stock;
 mod token;

@@ -1,0 +1,318 @@
+//! Import of stock operator accounts from the old fund system, as CSV with a header row:
+//!
+//! `operator_id,enterprise_code,enterprise_name,person_name,phone,identity_type,is_admin,password_scheme,password_hash[,system]`
+//!
+//! `enterprise_code` is an 18-character USCC or a 9-character organization code; `is_admin`
+//! is `true`/`false`, `1`/`0` or `是`/`否`; `password_scheme` names one of the formats in
+//! `auth::legacy_password`; `system` is the client_id of the system the operator belongs to
+//! (default `fund`). Rows that fail validation are reported and skipped; valid rows are
+//! imported. A row whose operator ID was imported before is left unchanged, so re-running a
+//! file changes nothing.
+
+use std::io::Read;
+
+use sea_orm::{DatabaseConnection, DbErr};
+use serde::Deserialize;
+
+use crate::auth::legacy_password::Scheme;
+use crate::domain::identity;
+use crate::domain::phone::Phone;
+use crate::domain::uscc::{self, EnterpriseCode};
+use crate::store::{accounts, enterprises, identities, legacy_credentials};
+
+pub const DEFAULT_SYSTEM: &str = "fund";
+
+#[derive(Debug, Deserialize)]
+struct Row {
+    operator_id: String,
+    enterprise_code: String,
+    enterprise_name: String,
+    person_name: String,
+    phone: String,
+    identity_type: String,
+    is_admin: String,
+    password_scheme: String,
+    password_hash: String,
+    #[serde(default)]
+    system: Option<String>,
+}
+
+/// A row that passed validation.
+struct Operator {
+    operator_id: i64,
+    code: EnterpriseCode,
+    enterprise_name: String,
+    person_name: String,
+    phone: Phone,
+    identity_type: String,
+    is_admin: bool,
+    scheme: Scheme,
+    password_hash: String,
+    system: String,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub imported: usize,
+    pub unchanged: usize,
+    /// Line number in the file and the reason.
+    pub rejected: Vec<(u64, String)>,
+    /// Accepted rows whose USCC has a wrong check digit: line and code.
+    pub warnings: Vec<(u64, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the CSV header is invalid: {0}")]
+    Header(String),
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+pub async fn import_operators(
+    db: &DatabaseConnection,
+    input: impl Read,
+    now: i64,
+) -> Result<ImportReport, ImportError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(input);
+    let headers = reader
+        .headers()
+        .map_err(|e| ImportError::Header(e.to_string()))?
+        .clone();
+    for required in [
+        "operator_id",
+        "enterprise_code",
+        "enterprise_name",
+        "person_name",
+        "phone",
+        "identity_type",
+        "is_admin",
+        "password_scheme",
+        "password_hash",
+    ] {
+        if !headers.iter().any(|h| h == required) {
+            return Err(ImportError::Header(format!(
+                "column `{required}` is missing"
+            )));
+        }
+    }
+
+    let mut report = ImportReport::default();
+    for record in reader.records() {
+        let (line, record) = match record {
+            Ok(record) => (record.position().map_or(0, csv::Position::line), record),
+            Err(error) => {
+                let line = error.position().map_or(0, csv::Position::line);
+                report
+                    .rejected
+                    .push((line, format!("unreadable row: {error}")));
+                continue;
+            }
+        };
+        let operator = match record.deserialize::<Row>(Some(&headers)) {
+            Ok(row) => validate(row),
+            Err(error) => Err(format!("unreadable row: {error}")),
+        };
+        let operator = match operator {
+            Ok(operator) => operator,
+            Err(reason) => {
+                report.rejected.push((line, reason));
+                continue;
+            }
+        };
+        if !operator.code.check_digit_ok() {
+            report
+                .warnings
+                .push((line, operator.code.org_code().to_owned()));
+        }
+        match store_operator(db, &operator, now).await? {
+            Stored::Imported => report.imported += 1,
+            Stored::Unchanged => report.unchanged += 1,
+            Stored::Conflict(reason) => report.rejected.push((line, reason)),
+        }
+    }
+    Ok(report)
+}
+
+fn validate(row: Row) -> Result<Operator, String> {
+    let operator_id = row
+        .operator_id
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| {
+            format!(
+                "operator_id `{}` is not a positive integer",
+                row.operator_id
+            )
+        })?;
+    let code = uscc::classify(&row.enterprise_code).ok_or_else(|| {
+        format!(
+            "enterprise_code `{}` is neither an 18-character USCC nor a 9-character organization code",
+            row.enterprise_code
+        )
+    })?;
+    if row.enterprise_name.is_empty() {
+        return Err("enterprise_name is empty".into());
+    }
+    if row.person_name.is_empty() || row.person_name.chars().count() > 64 {
+        return Err(format!(
+            "person_name `{}` must be 1 to 64 characters",
+            row.person_name
+        ));
+    }
+    let phone = Phone::parse(&row.phone).map_err(|e| e.to_string())?;
+    if !identity::is_known(&row.identity_type) {
+        let known: Vec<&str> = identity::TYPES.iter().map(|(code, _, _)| *code).collect();
+        return Err(format!(
+            "identity_type `{}` is unknown; use one of {}",
+            row.identity_type,
+            known.join(", ")
+        ));
+    }
+    let is_admin = match row.is_admin.as_str() {
+        "true" | "1" | "是" => true,
+        "false" | "0" | "否" => false,
+        other => return Err(format!("is_admin `{other}` must be true or false")),
+    };
+    let scheme = Scheme::parse(&row.password_scheme).ok_or_else(|| {
+        format!(
+            "password_scheme `{}` is unknown; use bcrypt, pbkdf2_sha256 or sha256_salted",
+            row.password_scheme
+        )
+    })?;
+    scheme
+        .check_format(&row.password_hash)
+        .map_err(|reason| format!("password_hash does not match {}: {reason}", scheme.as_str()))?;
+    let system = row
+        .system
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_SYSTEM.to_owned());
+
+    Ok(Operator {
+        operator_id,
+        code,
+        enterprise_name: row.enterprise_name,
+        person_name: row.person_name,
+        phone,
+        identity_type: row.identity_type,
+        is_admin,
+        scheme,
+        password_hash: row.password_hash,
+        system,
+    })
+}
+
+enum Stored {
+    Imported,
+    Unchanged,
+    Conflict(String),
+}
+
+/// Writes one operator. Each step finds what an earlier, interrupted run wrote before it
+/// creates anything, so the import can always be re-run.
+async fn store_operator(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    now: i64,
+) -> Result<Stored, DbErr> {
+    if legacy_credentials::find(db, operator.operator_id)
+        .await?
+        .is_some()
+    {
+        return Ok(Stored::Unchanged);
+    }
+
+    let enterprise = find_or_create_enterprise(db, operator, now).await?;
+    let account = match accounts::find_by_phone(db, operator.phone.as_e164()).await? {
+        Some(account) => account,
+        None => {
+            let account = accounts::NewAccount {
+                phone: operator.phone.as_e164(),
+                name: &operator.person_name,
+                // Not an argon2 string, so no password matches until the old one is proven.
+                password_hash: "!legacy".to_owned(),
+                must_change_password: false,
+            };
+            accounts::insert(db, account, now).await?
+        }
+    };
+
+    let identity = match identities::find_by_operator_id(db, operator.operator_id).await? {
+        Some(existing)
+            if existing.account_id == account.id && existing.enterprise_id == enterprise.id =>
+        {
+            existing
+        }
+        Some(_) => {
+            return Ok(Stored::Conflict(format!(
+                "operator_id {} already belongs to another person or enterprise",
+                operator.operator_id
+            )));
+        }
+        None => {
+            let identity = identities::NewIdentity {
+                account_id: account.id,
+                enterprise_id: enterprise.id,
+                system_id: &operator.system,
+                identity_type: &operator.identity_type,
+                operator_id: operator.operator_id,
+                is_admin: operator.is_admin,
+                status: identities::STATUS_ACTIVE,
+                department: &enterprise.name,
+            };
+            match identities::insert(db, identity, now).await {
+                Ok(identity) => identity,
+                Err(error) => {
+                    return Ok(Stored::Conflict(format!(
+                        "identity for this phone, enterprise, system and type exists already ({error})"
+                    )));
+                }
+            }
+        }
+    };
+
+    let credential = legacy_credentials::Model {
+        operator_id: operator.operator_id,
+        identity_id: identity.id,
+        scheme: operator.scheme.as_str().to_owned(),
+        password_hash: operator.password_hash.clone(),
+        imported_at: now,
+        migrated_at: None,
+    };
+    legacy_credentials::insert(db, credential).await?;
+    Ok(Stored::Imported)
+}
+
+async fn find_or_create_enterprise(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    now: i64,
+) -> Result<enterprises::Model, DbErr> {
+    let existing = match operator.code.uscc() {
+        Some(uscc) => match enterprises::find_by_uscc(db, uscc).await? {
+            Some(found) => {
+                enterprises::set_uscc(db, found.id, uscc).await?;
+                Some(found)
+            }
+            None => None,
+        },
+        None => enterprises::find_by_org_code(db, operator.code.org_code()).await?,
+    };
+    match existing {
+        Some(enterprise) => Ok(enterprise),
+        None => {
+            enterprises::insert(
+                db,
+                operator.code.uscc(),
+                operator.code.org_code(),
+                &operator.enterprise_name,
+                now,
+            )
+            .await
+        }
+    }
+}

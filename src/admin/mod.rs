@@ -1,0 +1,3 @@
+//! Platform and enterprise administration.
+
+pub mod import;
