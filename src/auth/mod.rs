@@ -1,6 +1,7 @@
 //! Authentication: password hashing, SMS codes, browser sessions and CSRF, and the phone
 //! sign-in procedure built from them.
 
+pub mod certificate;
 pub mod csrf;
 pub mod legacy_password;
 pub mod password;
