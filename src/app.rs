@@ -15,6 +15,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::certificate::TrustStore;
+use crate::auth::certificate::devca::DevCa;
 use crate::auth::password::PasswordHasherPool;
 use crate::auth::session::SessionLimits;
 use crate::config::Config;
@@ -34,6 +36,10 @@ pub struct AppState {
     pub sms: Box<dyn SmsSender>,
     pub templates: Templates,
     pub demo_enabled: bool,
+    /// Trusted CAs and CRLs for enterprise certificates; CRL files are re-read when they change.
+    pub trust_store: std::sync::RwLock<TrustStore>,
+    /// DER subjects of the trusted CAs, sent as hints in the TLS handshake.
+    pub ca_subjects: Vec<Vec<u8>>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -70,6 +76,15 @@ pub enum StartupError {
     Hasher(#[from] crate::auth::password::HashError),
     #[error("demo data: {0}")]
     Demo(String),
+    #[error("certificate trust store: {0}")]
+    Certificates(#[from] crate::auth::certificate::CertError),
+    #[error("certificate listener: {0}")]
+    Tls(#[from] crate::listener::TlsSetupError),
+    #[error("cannot listen on {address} (certificate.listen): {source}")]
+    CertificateListen {
+        address: String,
+        source: std::io::Error,
+    },
 }
 
 /// Opens the database (creating the data folder for SQLite), applies migrations, loads the
@@ -99,6 +114,7 @@ pub async fn build_state(config: Config, demo: bool) -> Result<SharedState, Star
     let passwords = PasswordHasherPool::new(config.login.hash_concurrency)?;
     let sms: Box<dyn SmsSender> = Box::new(OutboxSender::new(config.sms_outbox_path()));
 
+    let (trust_store, ca_subjects) = load_trust_store(&config)?;
     if demo {
         crate::seed::load_demo(&db, &config, &master_key, &passwords)
             .await
@@ -116,7 +132,30 @@ pub async fn build_state(config: Config, demo: bool) -> Result<SharedState, Star
         sms,
         templates,
         demo_enabled: demo,
+        trust_store: std::sync::RwLock::new(trust_store),
+        ca_subjects,
     }))
+}
+
+/// Loads the configured CAs and CRLs; without configured CAs, the development CA (created on
+/// first start) is trusted and a warning says so.
+fn load_trust_store(config: &Config) -> Result<(TrustStore, Vec<Vec<u8>>), StartupError> {
+    let (ca_files, crl_files) = if config.certificate.ca_files.is_empty() {
+        let dev_ca = DevCa::init(&config.dev_ca_dir())?;
+        tracing::warn!(
+            dir = %config.dev_ca_dir().display(),
+            "certificate.ca_files is empty: trusting the development CA; configure the legal-person CA bundle in production"
+        );
+        (dev_ca.ca_pem_paths(), dev_ca.crl_paths())
+    } else {
+        (
+            config.certificate.ca_files.clone(),
+            config.certificate.crl_files.clone(),
+        )
+    };
+    let store = TrustStore::load(&ca_files, &crl_files)?;
+    let subjects = store.anchor_subjects();
+    Ok((store, subjects))
 }
 
 /// Hides the password in a database URL for messages.
@@ -194,6 +233,20 @@ pub fn router(state: SharedState) -> Router {
             web::login::PASSWORD_CHANGE_PATH,
             get(web::password::change_page).post(web::password::change_submit),
         )
+        .route(
+            "/login/certificate",
+            get(web::certificate::certificate_page),
+        )
+        .route(
+            "/login/certificate/challenge",
+            post(web::certificate::challenge),
+        )
+        .route("/login/certificate/verify", post(web::certificate::verify))
+        .route("/login/certificate/bind", post(web::binding::bind_submit))
+        .route(
+            web::certificate::SELECT_IDENTITY_PATH,
+            get(web::identity::select_page).post(web::identity::select_submit),
+        )
         .route("/demo", get(web::demo::demo_page))
         .route("/demo/start", get(web::demo::start))
         .route("/demo/callback", get(web::demo::callback))
@@ -212,6 +265,7 @@ pub fn router(state: SharedState) -> Router {
             get(oidc::userinfo::userinfo_get).post(oidc::userinfo::userinfo_post),
         )
         .route("/static/style.css", get(web::style_css))
+        .route("/static/certificate.js", get(web::certificate_js))
         .route("/healthz", get(|| async { "ok" }));
 
     let security_header = |name: HeaderName, value: &'static str| {
@@ -252,38 +306,93 @@ pub fn router(state: SharedState) -> Router {
         )
 }
 
-/// A bound listener with its state, ready to serve. Tests bind port 0 and read the address.
+/// Bound listeners with their state, ready to serve. Tests bind port 0 and read the addresses.
 pub struct Application {
     listener: tokio::net::TcpListener,
+    certificate_listener: Option<(tokio::net::TcpListener, tokio_rustls::TlsAcceptor)>,
     state: SharedState,
 }
 
 impl Application {
+    /// Builds the state and binds the certificate listener from `certificate.listen`.
     pub async fn new(
         config: Config,
         demo: bool,
         listener: tokio::net::TcpListener,
     ) -> Result<Application, StartupError> {
+        // Two rustls crypto providers are compiled in (reqwest brings ring); use aws-lc-rs.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let state = build_state(config, demo).await?;
-        Ok(Application { listener, state })
+
+        let certificate = &state.config.certificate;
+        let certificate_listener = if certificate.listen.is_empty() {
+            None
+        } else {
+            let (cert, key, generated) = crate::listener::server_files(
+                &certificate.server_cert,
+                &certificate.server_key,
+                &state.config.server.data_dir,
+            );
+            if generated {
+                crate::listener::ensure_self_signed(&cert, &key)?;
+            }
+            let acceptor = crate::listener::acceptor(&cert, &key, state.ca_subjects.clone())?;
+            let bound = tokio::net::TcpListener::bind(&certificate.listen)
+                .await
+                .map_err(|source| StartupError::CertificateListen {
+                    address: certificate.listen.clone(),
+                    source,
+                })?;
+            Some((bound, acceptor))
+        };
+        Ok(Application {
+            listener,
+            certificate_listener,
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
+    /// Address of the certificate listener, when it is enabled.
+    pub fn certificate_addr(&self) -> Option<SocketAddr> {
+        self.certificate_listener
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
+    }
+
     pub fn state(&self) -> SharedState {
         self.state.clone()
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves until `shutdown` completes, then finishes in-flight requests on the main
+    /// listener. The certificate listener stops accepting at the same moment.
     pub async fn serve(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let router = router(self.state);
+        if let Some((listener, acceptor)) = self.certificate_listener {
+            let mut stop = stop_rx;
+            let tls_router = router.clone();
+            tokio::spawn(crate::listener::serve_tls(
+                listener,
+                acceptor,
+                tls_router,
+                async move {
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                },
+            ));
+        }
+        let app = router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+            })
             .await
     }
 }

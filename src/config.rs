@@ -20,6 +20,34 @@ pub struct Config {
     pub login: LoginConfig,
     pub tokens: TokenConfig,
     pub theme: ThemeConfig,
+    pub certificate: CertificateConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateConfig {
+    /// Address of the HTTPS listener that asks for client certificates; empty disables it.
+    pub listen: String,
+    /// URL of that listener as browsers reach it, for links to certificate sign-in.
+    pub public_url: String,
+    /// PEM server certificate chain and PKCS#8 key of that listener. Empty: a self-signed
+    /// certificate for 127.0.0.1 and localhost in `DATA_DIR/tls/`, created on first start.
+    pub server_cert: String,
+    pub server_key: String,
+    /// PEM files of the legal-person CAs that issue enterprise certificates. Empty: the
+    /// development CA in `DATA_DIR/dev-ca/`, created on first start (for development only).
+    pub ca_files: Vec<PathBuf>,
+    /// CRL files (PEM or DER), re-read when they change.
+    pub crl_files: Vec<PathBuf>,
+    /// Proxies (CIDR) whose `X-SSL-Client-Cert` or `Client-Cert` header is accepted.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Where the USCC is read from, in order: extension OIDs, `subject.serialNumber`,
+    /// `subject.OU`, `subject.O`, `subject.CN`.
+    pub uscc_sources: Vec<String>,
+    pub challenge_ttl_secs: i64,
+    /// Failed enterprise binding attempts that lock binding for `binding_lockout_secs`.
+    pub binding_max_failures: i32,
+    pub binding_lockout_secs: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -152,6 +180,22 @@ impl Default for Config {
                 id_token_ttl_secs: 3600,
             },
             theme: ThemeConfig { dir: String::new() },
+            certificate: CertificateConfig {
+                listen: "127.0.0.1:8443".into(),
+                public_url: "https://127.0.0.1:8443".into(),
+                server_cert: String::new(),
+                server_key: String::new(),
+                ca_files: Vec::new(),
+                crl_files: Vec::new(),
+                trusted_proxies: Vec::new(),
+                uscc_sources: crate::auth::certificate::DEFAULT_USCC_SOURCES
+                    .iter()
+                    .map(|source| (*source).to_owned())
+                    .collect(),
+                challenge_ttl_secs: 120,
+                binding_max_failures: 5,
+                binding_lockout_secs: 900,
+            },
         }
     }
 }
@@ -235,6 +279,43 @@ impl Config {
                 });
             }
         }
+        if !self.certificate.listen.is_empty()
+            && self.certificate.listen.parse::<SocketAddr>().is_err()
+        {
+            return Err(ConfigError::Invalid {
+                key: "certificate.listen",
+                reason: format!(
+                    "`{}` is not an address such as 127.0.0.1:8443",
+                    self.certificate.listen
+                ),
+            });
+        }
+        crate::auth::certificate::extract::validate_sources(&self.certificate.uscc_sources)
+            .map_err(|error| ConfigError::Invalid {
+                key: "certificate.uscc_sources",
+                reason: error.to_string(),
+            })?;
+        for (key, value) in [
+            (
+                "certificate.challenge_ttl_secs",
+                self.certificate.challenge_ttl_secs,
+            ),
+            (
+                "certificate.binding_max_failures",
+                i64::from(self.certificate.binding_max_failures),
+            ),
+            (
+                "certificate.binding_lockout_secs",
+                self.certificate.binding_lockout_secs,
+            ),
+        ] {
+            if value <= 0 {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: format!("{value} must be above 0"),
+                });
+            }
+        }
         if self.login.hash_concurrency == 0 {
             return Err(ConfigError::Invalid {
                 key: "login.hash_concurrency",
@@ -269,6 +350,10 @@ impl Config {
             &self.server.data_dir,
             "sms-outbox.jsonl",
         )
+    }
+
+    pub fn dev_ca_dir(&self) -> PathBuf {
+        self.server.data_dir.join("dev-ca")
     }
 
     pub fn issuer_is_https(&self) -> bool {

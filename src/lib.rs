@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod listener;
 pub mod oidc;
 pub mod providers;
 pub mod seed;

@@ -43,6 +43,61 @@ enum Command {
     /// Import data from the old fund system.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Development CA for enterprise certificates (never for production).
+    #[command(subcommand, name = "dev-ca")]
+    DevCa(DevCaCommand),
+}
+
+#[derive(Subcommand)]
+enum DevCaCommand {
+    /// Create the RSA and SM2 development CAs in DATA_DIR/dev-ca (kept when they exist).
+    Init,
+    /// Issue an enterprise certificate: PEM, PKCS#8 key and, for RSA and P-256, a PKCS#12
+    /// file with password `unilogin`.
+    Issue {
+        /// 18-character USCC, or a 9-character organization code.
+        #[arg(long)]
+        uscc: String,
+        /// Enterprise name (subject O and CN).
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum, default_value = "rsa")]
+        key: KeyArg,
+        /// Where the code goes: an extension OID, `subject.serialNumber` or `subject.OU`.
+        #[arg(long, default_value = "1.2.156.112570.11.210")]
+        place: String,
+        /// Issue a certificate that expired a year ago.
+        #[arg(long)]
+        expired: bool,
+        /// Add the certificate to its CA's CRL right away.
+        #[arg(long)]
+        revoke: bool,
+        /// Leave digitalSignature out of keyUsage (an encryption-only certificate).
+        #[arg(long)]
+        no_digital_signature: bool,
+        /// Output folder (default DATA_DIR/dev-ca/issued).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Sign a challenge with a key file, as a Ukey does; prints the base64 signature.
+    Sign {
+        /// PKCS#8 PEM private key.
+        #[arg(long)]
+        key: PathBuf,
+        /// SM3withSM2, SHA256withRSA or SHA256withECDSA.
+        #[arg(long)]
+        algorithm: String,
+        /// The exact text to sign (the nonce).
+        #[arg(long)]
+        message: String,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum KeyArg {
+    Rsa,
+    P256,
+    Sm2,
 }
 
 #[derive(Subcommand)]
@@ -116,6 +171,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Import(ImportCommand::Operators { file }) => {
             import_operators(&config, &file).await
         }
+        Command::DevCa(command) => dev_ca_command(&config, command),
     }
 }
 
@@ -262,6 +318,83 @@ async fn add_account(config: &Config, phone: &str, name: &str) -> anyhow::Result
         "account {} created for {phone}; the initial password was sent by SMS",
         account.id
     );
+    Ok(())
+}
+
+fn dev_ca_command(config: &Config, command: DevCaCommand) -> anyhow::Result<()> {
+    use base64::Engine;
+    use unilogin::auth::certificate::ChallengeAlgorithm;
+    use unilogin::auth::certificate::devca::{
+        CodePlace, DevCa, IssueOptions, KeyKind, RevokeTarget, sign_challenge,
+    };
+
+    match command {
+        DevCaCommand::Init => {
+            let ca = DevCa::init(&config.dev_ca_dir())?;
+            for path in ca.ca_pem_paths() {
+                println!("CA certificate: {}", path.display());
+            }
+        }
+        DevCaCommand::Issue {
+            uscc,
+            name,
+            key,
+            place,
+            expired,
+            revoke,
+            no_digital_signature,
+            out,
+        } => {
+            let ca = DevCa::init(&config.dev_ca_dir())?;
+            let place = match place.as_str() {
+                "subject.serialNumber" => CodePlace::SubjectSerialNumber,
+                "subject.OU" => CodePlace::SubjectOu,
+                oid if oid
+                    .split('.')
+                    .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit())) =>
+                {
+                    CodePlace::Extension(oid.to_owned())
+                }
+                other => bail!(
+                    "invalid --place `{other}`: use an OID, subject.serialNumber or subject.OU"
+                ),
+            };
+            let mut options = IssueOptions::new(&uscc, &name);
+            options.key = match key {
+                KeyArg::Rsa => KeyKind::Rsa,
+                KeyArg::P256 => KeyKind::P256,
+                KeyArg::Sm2 => KeyKind::Sm2,
+            };
+            options.place = place;
+            options.expired = expired;
+            options.digital_signature = !no_digital_signature;
+            let issued = ca.issue(&options)?;
+            let out = out.unwrap_or_else(|| config.dev_ca_dir().join("issued"));
+            let basename: String = uscc.chars().filter(char::is_ascii_alphanumeric).collect();
+            for path in ca.write_issued(&issued, &out, &basename)? {
+                println!("wrote {}", path.display());
+            }
+            if revoke {
+                let crl = ca.revoke(&RevokeTarget::Certificate(issued.cert_der.clone()))?;
+                println!("revoked; CRL: {}", crl.display());
+            }
+        }
+        DevCaCommand::Sign {
+            key,
+            algorithm,
+            message,
+        } => {
+            let algorithm = ChallengeAlgorithm::parse(&algorithm)
+                .with_context(|| format!("invalid --algorithm `{algorithm}`: use SM3withSM2, SHA256withRSA or SHA256withECDSA"))?;
+            let key_pem = std::fs::read_to_string(&key)
+                .with_context(|| format!("cannot read {}", key.display()))?;
+            let signature = sign_challenge(&key_pem, algorithm, message.as_bytes())?;
+            println!(
+                "{}",
+                base64::engine::general_purpose::STANDARD.encode(signature)
+            );
+        }
+    }
     Ok(())
 }
 

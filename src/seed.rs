@@ -12,6 +12,11 @@ use crate::web::demo;
 pub const DEMO_PHONE: &str = "+8613800138000";
 pub const DEMO_PASSWORD: &str = "Demo@2026";
 pub const DEMO_NAME: &str = "演示用户";
+pub const DEMO_USCC: &str = "91310000MA1FL8XQ11";
+pub const DEMO_ENTERPRISE: &str = "上海演示物业管理有限公司";
+/// Old fund-system administrator of the demo enterprise, for the binding page.
+pub const DEMO_ADMIN_OPERATOR_ID: i64 = 100001;
+pub const DEMO_ADMIN_PASSWORD: &str = "Admin@2026";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
@@ -19,6 +24,10 @@ pub enum SeedError {
     Database(#[from] DbErr),
     #[error(transparent)]
     Hash(#[from] crate::auth::password::HashError),
+    #[error(transparent)]
+    Import(#[from] crate::admin::import::ImportError),
+    #[error(transparent)]
+    Certificate(#[from] crate::auth::certificate::CertError),
 }
 
 pub async fn load_demo(
@@ -59,11 +68,52 @@ pub async fn load_demo(
         };
         accounts::insert(db, account, now).await?;
     }
+    load_demo_enterprise(db, config, now).await?;
     tracing::info!(
         demo = %format!("{}/demo", config.server.issuer),
         phone = "13800138000",
         sms_outbox = %config.sms_outbox_path().display(),
         "demo data loaded: sign in with the demo phone and the password from the README; SMS codes go to the outbox"
+    );
+    Ok(())
+}
+
+/// The demo enterprise as the old fund system knew it (an administrator and one staff
+/// member), and a development-CA certificate for it.
+async fn load_demo_enterprise(
+    db: &DatabaseConnection,
+    config: &Config,
+    now: i64,
+) -> Result<(), SeedError> {
+    use crate::auth::certificate::devca::{DevCa, IssueOptions};
+
+    let salted = |password: &str| {
+        let digest = crate::crypto::sha256(format!("demo{password}").as_bytes());
+        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        format!("demo${hex}")
+    };
+    let csv = format!(
+        "operator_id,enterprise_code,enterprise_name,person_name,phone,identity_type,is_admin,password_scheme,password_hash,system\n\
+         {DEMO_ADMIN_OPERATOR_ID},{DEMO_USCC},{DEMO_ENTERPRISE},演示管理员,13800138001,property_company,true,sha256_salted,{},{client}\n\
+         100002,{DEMO_USCC},{DEMO_ENTERPRISE},演示员工,13800138002,property_company,false,sha256_salted,{},{client}\n",
+        salted(DEMO_ADMIN_PASSWORD),
+        salted("Staff@2026"),
+        client = demo::CLIENT_ID,
+    );
+    crate::admin::import::import_operators(db, csv.as_bytes(), now).await?;
+
+    let ca = DevCa::init(&config.dev_ca_dir())?;
+    let out = config.dev_ca_dir().join("demo");
+    let cert_path = out.join(format!("{DEMO_USCC}.pem"));
+    if !cert_path.exists() {
+        let issued = ca.issue(&IssueOptions::new(DEMO_USCC, DEMO_ENTERPRISE))?;
+        ca.write_issued(&issued, &out, DEMO_USCC)?;
+    }
+    tracing::info!(
+        certificate = %cert_path.display(),
+        pkcs12 = %out.join(format!("{DEMO_USCC}.p12")).display(),
+        admin_operator_id = DEMO_ADMIN_OPERATOR_ID,
+        "demo enterprise certificate ready; the PKCS#12 password is `unilogin`"
     );
     Ok(())
 }

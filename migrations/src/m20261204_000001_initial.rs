@@ -56,7 +56,7 @@ enum AdminBindings {
 #[derive(DeriveIden, Clone, Copy)]
 enum CertificateChallenges {
     Table,
-    NonceHash,
+    Nonce,
     BrowserHash,
     CreatedAt,
     ExpiresAt,
@@ -112,6 +112,7 @@ enum Sessions {
     Id,
     AccountId,
     IdentityId,
+    EnterpriseId,
     CertificateFingerprint,
     State,
     AuthTime,
@@ -135,6 +136,7 @@ enum PendingAuthorizations {
     CodeChallenge,
     Prompt,
     MaxAge,
+    AcrValues,
     CreatedAt,
     ExpiresAt,
 }
@@ -146,6 +148,7 @@ enum AuthorizationCodes {
     GrantId,
     ClientId,
     AccountId,
+    IdentityId,
     SessionId,
     RedirectUri,
     Scope,
@@ -166,6 +169,7 @@ enum AccessTokens {
     GrantId,
     ClientId,
     AccountId,
+    IdentityId,
     Scope,
     CreatedAt,
     ExpiresAt,
@@ -294,6 +298,7 @@ impl MigrationTrait for Migration {
                     .col(string(Sessions::Id).primary_key())
                     .col(integer(Sessions::AccountId))
                     .col(integer_null(Sessions::IdentityId))
+                    .col(integer_null(Sessions::EnterpriseId))
                     .col(string_null(Sessions::CertificateFingerprint))
                     .col(string(Sessions::State))
                     .col(big_integer(Sessions::AuthTime))
@@ -327,6 +332,7 @@ impl MigrationTrait for Migration {
                     .col(string(PendingAuthorizations::CodeChallenge))
                     .col(string_null(PendingAuthorizations::Prompt))
                     .col(big_integer_null(PendingAuthorizations::MaxAge))
+                    .col(string_null(PendingAuthorizations::AcrValues))
                     .col(big_integer(PendingAuthorizations::CreatedAt))
                     .col(big_integer(PendingAuthorizations::ExpiresAt))
                     .to_owned(),
@@ -341,6 +347,7 @@ impl MigrationTrait for Migration {
                     .col(string(AuthorizationCodes::GrantId))
                     .col(string(AuthorizationCodes::ClientId))
                     .col(integer(AuthorizationCodes::AccountId))
+                    .col(integer_null(AuthorizationCodes::IdentityId))
                     .col(string(AuthorizationCodes::SessionId))
                     .col(text(AuthorizationCodes::RedirectUri))
                     .col(text(AuthorizationCodes::Scope))
@@ -364,6 +371,7 @@ impl MigrationTrait for Migration {
                     .col(string(AccessTokens::GrantId))
                     .col(string(AccessTokens::ClientId))
                     .col(integer(AccessTokens::AccountId))
+                    .col(integer_null(AccessTokens::IdentityId))
                     .col(text(AccessTokens::Scope))
                     .col(big_integer(AccessTokens::CreatedAt))
                     .col(big_integer(AccessTokens::ExpiresAt))
@@ -491,7 +499,7 @@ async fn create_enterprise_tables(manager: &SchemaManager<'_>) -> Result<(), DbE
         .create_table(
             Table::create()
                 .table(CertificateChallenges::Table)
-                .col(string(CertificateChallenges::NonceHash).primary_key())
+                .col(string(CertificateChallenges::Nonce).primary_key())
                 .col(string(CertificateChallenges::BrowserHash))
                 .col(big_integer(CertificateChallenges::CreatedAt))
                 .col(big_integer(CertificateChallenges::ExpiresAt))

@@ -1,7 +1,9 @@
 //! Authentication: password hashing, SMS codes, browser sessions and CSRF, and the phone
 //! sign-in procedure built from them.
 
+pub mod binding;
 pub mod certificate;
+pub mod certificate_login;
 pub mod csrf;
 pub mod legacy_password;
 pub mod password;

@@ -13,7 +13,7 @@ use crate::store::{accounts, audit};
 /// `amr` values (RFC 8176) for this method: password, SMS one-time code, and both together.
 pub const AMR: &str = "pwd sms mfa";
 /// Level of assurance for password plus SMS code; certificate sign-in ranks higher.
-pub const ACR: &str = "urn:unilogin:loa:2";
+pub const ACR: &str = crate::domain::assurance::LOA_PASSWORD_SMS;
 
 pub struct Credentials {
     pub phone: Phone,

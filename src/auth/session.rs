@@ -83,6 +83,7 @@ pub enum CreateError {
 pub struct SessionStart<'a> {
     pub account_id: i32,
     pub identity_id: Option<i32>,
+    pub enterprise_id: Option<i32>,
     pub certificate_fingerprint: Option<&'a str>,
     pub state: &'a str,
     pub amr: &'a str,
@@ -104,6 +105,7 @@ pub async fn create(
             id: sha256_b64(&cookie),
             account_id: start.account_id,
             identity_id: start.identity_id,
+            enterprise_id: start.enterprise_id,
             certificate_fingerprint: start.certificate_fingerprint,
             state: start.state,
             amr: start.amr,

@@ -10,7 +10,7 @@ use crate::store::{accounts, audit, identities, legacy_credentials};
 /// `amr` for the old operator password alone.
 pub const AMR: &str = "pwd";
 /// Level of assurance of a single password: below phone sign-in.
-pub const ACR: &str = "urn:unilogin:loa:1";
+pub const ACR: &str = crate::domain::assurance::LOA_PASSWORD;
 
 pub struct StockOperator {
     pub account: accounts::Model,

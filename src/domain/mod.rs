@@ -1,5 +1,6 @@
 //! Pure rules of the platform. Nothing here does I/O or imports other modules of the crate.
 
+pub mod assurance;
 pub mod identity;
 pub mod mask;
 pub mod password_policy;

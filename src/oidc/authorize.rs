@@ -13,13 +13,26 @@ use url::Url;
 use crate::app::SharedState;
 use crate::auth::session;
 use crate::crypto::{self, sha256_b64};
-use crate::domain::{pkce, scope};
+use crate::domain::{assurance, pkce, scope};
 use crate::error::Error;
 use crate::store::authorizations::{codes, pending};
 use crate::store::{sessions, systems};
 
 /// The sign-in page that takes over a pending authorization, given as `?request_id=`.
 pub const LOGIN_PAGE_PATH: &str = "/login";
+/// The sign-in page for requests whose `acr_values` only a certificate meets.
+pub const CERTIFICATE_PAGE_PATH: &str = "/login/certificate";
+
+/// Whether a session may complete a request without signing in again: active, recent enough
+/// for `max_age`, and at the assurance level `acr_values` asks for.
+fn session_meets(session: &sessions::Model, request: &pending::Model, now: i64) -> bool {
+    let fresh = request
+        .max_age
+        .is_none_or(|max_age| now - session.auth_time <= max_age);
+    session.state == sessions::STATE_ACTIVE
+        && fresh
+        && assurance::satisfies(&session.acr, request.acr_values.as_deref())
+}
 
 pub async fn authorize_get(
     State(state): State<SharedState>,
@@ -109,17 +122,14 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
         code_challenge: validated.code_challenge,
         prompt: validated.prompt.clone(),
         max_age: validated.max_age,
+        acr_values: validated.acr_values,
         created_at: now,
         expires_at: now + state.config.login.pending_ttl_secs,
     };
 
     let session = current_session(state, headers, now).await?;
-    let fresh_enough = |session: &sessions::Model| match request.max_age {
-        Some(max_age) => now - session.auth_time <= max_age,
-        None => true,
-    };
     let prompt = validated.prompt.as_deref().unwrap_or("");
-    let usable = session.filter(|s| s.state == sessions::STATE_ACTIVE && fresh_enough(s));
+    let usable = session.filter(|s| session_meets(s, &request, now));
 
     match (usable, prompt) {
         (Some(session), "none" | "") => {
@@ -137,13 +147,19 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
         )),
         _ => {
             let id = request.id.clone();
+            let page = if assurance::requires_certificate(request.acr_values.as_deref()) {
+                CERTIFICATE_PAGE_PATH
+            } else {
+                LOGIN_PAGE_PATH
+            };
             pending::insert(&state.db, request).await?;
-            Ok(found(&format!("{LOGIN_PAGE_PATH}?request_id={id}")))
+            Ok(found(&format!("{page}?request_id={id}")))
         }
     }
 }
 
 struct ValidatedRequest {
+    acr_values: Option<String>,
     scope: String,
     nonce: Option<String>,
     code_challenge: String,
@@ -273,7 +289,9 @@ fn validate(params: &HashMap<String, String>) -> Result<ValidatedRequest, Redire
     if nonce.as_ref().is_some_and(|n| n.len() > 512) || params.values().any(|v| v.len() > 4096) {
         return Err(redirect_error("invalid_request", "a parameter is too long"));
     }
+    let acr_values = param("acr_values").map(str::to_owned);
     Ok(ValidatedRequest {
+        acr_values,
         scope: granted,
         nonce,
         code_challenge: code_challenge.to_owned(),
@@ -301,6 +319,13 @@ pub async fn complete(
     session: &sessions::Model,
 ) -> Result<String, Error> {
     let request = find_pending(state, request_id).await?;
+    if !assurance::satisfies(&session.acr, request.acr_values.as_deref()) {
+        return Err(Error::page(
+            StatusCode::FORBIDDEN,
+            "acr_not_met",
+            session.acr.clone(),
+        ));
+    }
     if !pending::take(&state.db, request_id).await? {
         return Err(Error::page(StatusCode::BAD_REQUEST, "request_expired", ""));
     }
@@ -329,6 +354,7 @@ async fn issue_code(
             grant_id: crypto::random_token().map_err(Error::internal)?,
             client_id: request.client_id.clone(),
             account_id: session.account_id,
+            identity_id: session.identity_id,
             session_id: session.id.clone(),
             redirect_uri: request.redirect_uri.clone(),
             scope: request.scope.clone(),

@@ -8,8 +8,7 @@ use serde_json::json;
 
 use super::{AUTHORIZE_PATH, JWKS_PATH, TOKEN_PATH, USERINFO_PATH};
 use crate::app::SharedState;
-use crate::auth::phone_login;
-use crate::domain::scope;
+use crate::domain::{assurance, scope};
 
 pub fn metadata(issuer: &str) -> Bytes {
     let document = json!({
@@ -28,9 +27,10 @@ pub fn metadata(issuer: &str) -> Bytes {
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",
-            "name", "phone_number", "phone_number_verified"
+            "name", "phone_number", "phone_number_verified", "org_uscc", "org_code", "org_name",
+            "identity_type", "operator_id", "identity_id", "enterprise_admin"
         ],
-        "acr_values_supported": [phone_login::ACR],
+        "acr_values_supported": assurance::SUPPORTED,
         "prompt_values_supported": ["none", "login"],
         "ui_locales_supported": ["zh-CN", "en"],
         "claims_parameter_supported": false,

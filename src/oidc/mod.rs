@@ -2,6 +2,7 @@
 //! `authorize::complete`; nothing here imports `web`.
 
 pub mod authorize;
+pub mod claims;
 pub mod discovery;
 pub mod keys;
 pub mod token;

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::app::SharedState;
 use crate::crypto::{self, constant_time_eq, sha256, sha256_b64};
-use crate::domain::pkce;
+use crate::domain::{pkce, scope};
 use crate::error::OAuthError;
 use crate::store::authorizations::codes;
 use crate::store::{accounts, audit, systems, tokens};
@@ -247,6 +247,7 @@ async fn issue_tokens(
             grant_id: code.grant_id.clone(),
             client_id: code.client_id.clone(),
             account_id: account.id,
+            identity_id: code.identity_id,
             scope: code.scope.clone(),
             created_at: now,
             expires_at: now + ttl.access_token_ttl_secs,
@@ -270,6 +271,12 @@ async fn issue_tokens(
     });
     if let Some(nonce) = &code.nonce {
         id_claims["nonce"] = json!(nonce);
+    }
+    if scope::contains(&code.scope, "enterprise")
+        && let Some(claims) = super::claims::enterprise_claims(&state.db, code.identity_id).await?
+        && let Some(object) = id_claims.as_object_mut()
+    {
+        object.extend(claims);
     }
     let id_token = state
         .keys

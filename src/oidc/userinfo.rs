@@ -99,6 +99,13 @@ pub async fn claims_for_token(
         // The account signs in with codes sent to this number, which proves possession.
         claims["phone_number_verified"] = json!(true);
     }
+    if scope::contains(&record.scope, "enterprise")
+        && let Some(identity) =
+            super::claims::enterprise_claims(&state.db, record.identity_id).await?
+        && let Some(object) = claims.as_object_mut()
+    {
+        object.extend(identity);
+    }
     Ok(claims)
 }
 

@@ -18,6 +18,8 @@ pub mod pending {
         pub code_challenge: String,
         pub prompt: Option<String>,
         pub max_age: Option<i64>,
+        /// Space-separated `acr_values` of the request.
+        pub acr_values: Option<String>,
         pub created_at: i64,
         pub expires_at: i64,
     }
@@ -38,6 +40,7 @@ pub mod pending {
             code_challenge: Set(model.code_challenge),
             prompt: Set(model.prompt),
             max_age: Set(model.max_age),
+            acr_values: Set(model.acr_values),
             created_at: Set(model.created_at),
             expires_at: Set(model.expires_at),
         }
@@ -71,6 +74,7 @@ pub mod codes {
         pub grant_id: String,
         pub client_id: String,
         pub account_id: i32,
+        pub identity_id: Option<i32>,
         pub session_id: String,
         pub redirect_uri: String,
         pub scope: String,
@@ -95,6 +99,7 @@ pub mod codes {
             grant_id: Set(model.grant_id),
             client_id: Set(model.client_id),
             account_id: Set(model.account_id),
+            identity_id: Set(model.identity_id),
             session_id: Set(model.session_id),
             redirect_uri: Set(model.redirect_uri),
             scope: Set(model.scope),

@@ -7,9 +7,9 @@ use sea_orm::sea_query::Expr;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "certificate_challenges")]
 pub struct Model {
-    /// SHA-256 of the nonce, base64url.
+    /// The nonce as sent to the browser (base64url); not a secret, only single-use.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub nonce_hash: String,
+    pub nonce: String,
     /// SHA-256 of the browser cookie the nonce was issued to, base64url.
     pub browser_hash: String,
     pub created_at: i64,
@@ -24,7 +24,7 @@ impl ActiveModelBehavior for ActiveModel {}
 
 pub async fn insert(db: &DatabaseConnection, model: Model) -> Result<(), DbErr> {
     ActiveModel {
-        nonce_hash: Set(model.nonce_hash),
+        nonce: Set(model.nonce),
         browser_hash: Set(model.browser_hash),
         created_at: Set(model.created_at),
         expires_at: Set(model.expires_at),
@@ -35,15 +35,15 @@ pub async fn insert(db: &DatabaseConnection, model: Model) -> Result<(), DbErr> 
     Ok(())
 }
 
-pub async fn find(db: &DatabaseConnection, nonce_hash: &str) -> Result<Option<Model>, DbErr> {
-    Entity::find_by_id(nonce_hash.to_owned()).one(db).await
+pub async fn find(db: &DatabaseConnection, nonce: &str) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(nonce.to_owned()).one(db).await
 }
 
 /// Marks the nonce used. Returns false when it was used before.
-pub async fn consume(db: &DatabaseConnection, nonce_hash: &str, now: i64) -> Result<bool, DbErr> {
+pub async fn consume(db: &DatabaseConnection, nonce: &str, now: i64) -> Result<bool, DbErr> {
     let result = Entity::update_many()
         .col_expr(Column::UsedAt, Expr::value(Some(now)))
-        .filter(Column::NonceHash.eq(nonce_hash))
+        .filter(Column::Nonce.eq(nonce))
         .filter(Column::UsedAt.is_null())
         .exec(db)
         .await?;

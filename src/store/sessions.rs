@@ -9,6 +9,8 @@ use sea_orm::sea_query::Expr;
 pub const STATE_ACTIVE: &str = "active";
 /// The password was right but must be changed before anything else.
 pub const STATE_PASSWORD_CHANGE: &str = "password_change_required";
+/// Signed in, but the identity to use has to be chosen first.
+pub const STATE_SELECT_IDENTITY: &str = "select_identity";
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sessions")]
@@ -18,6 +20,8 @@ pub struct Model {
     pub account_id: i32,
     /// The identity chosen for this session, when the account holds enterprise identities.
     pub identity_id: Option<i32>,
+    /// The enterprise of a certificate session; its administrator identities are the choices.
+    pub enterprise_id: Option<i32>,
     /// SHA-256 of the certificate that started a certificate session, lowercase hex.
     pub certificate_fingerprint: Option<String>,
     pub state: String,
@@ -40,6 +44,7 @@ pub struct NewSession<'a> {
     pub id: String,
     pub account_id: i32,
     pub identity_id: Option<i32>,
+    pub enterprise_id: Option<i32>,
     pub certificate_fingerprint: Option<&'a str>,
     pub state: &'a str,
     pub amr: &'a str,
@@ -57,6 +62,7 @@ pub async fn insert(
         id: Set(session.id),
         account_id: Set(session.account_id),
         identity_id: Set(session.identity_id),
+        enterprise_id: Set(session.enterprise_id),
         certificate_fingerprint: Set(session.certificate_fingerprint.map(str::to_owned)),
         state: Set(session.state.to_owned()),
         auth_time: Set(now),
@@ -78,6 +84,21 @@ pub async fn find(db: &DatabaseConnection, id: &str) -> Result<Option<Model>, Db
 pub async fn touch(db: &DatabaseConnection, id: &str, now: i64) -> Result<(), DbErr> {
     Entity::update_many()
         .col_expr(Column::LastSeenAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Sets the chosen identity and makes the session active.
+pub async fn choose_identity(
+    db: &DatabaseConnection,
+    id: &str,
+    identity_id: i32,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::IdentityId, Expr::value(Some(identity_id)))
+        .col_expr(Column::State, Expr::value(STATE_ACTIVE))
         .filter(Column::Id.eq(id))
         .exec(db)
         .await?;

@@ -271,6 +271,7 @@ pub async fn submit(
     let start = SessionStart {
         account_id: account.id,
         identity_id: None,
+        enterprise_id: None,
         certificate_fingerprint: None,
         state: session_state,
         amr: phone_login::AMR,

@@ -1,6 +1,9 @@
 //! Hosted pages: sign-in, password change, the demo relying party, and HTML error pages.
 
+pub mod binding;
+pub mod certificate;
 pub mod demo;
+pub mod identity;
 pub mod login;
 pub mod password;
 pub mod stock;
@@ -23,12 +26,15 @@ use templates::Lang;
 const LANG_COOKIE: &str = "unilogin_lang";
 
 /// What every page handler needs from the request: language, address, the browser cookie.
+#[derive(Clone)]
 pub struct PageContext {
     pub lang: Lang,
     /// Set when the query chose a language, so the choice is kept in a cookie.
     lang_chosen: bool,
     pub uri: Uri,
     pub cookie: Option<String>,
+    /// Set when `cookie` was created for this response and still has to be sent.
+    cookie_is_new: bool,
     pub source_ip: String,
 }
 
@@ -66,8 +72,21 @@ impl PageContext {
             lang_chosen: query_lang.is_some(),
             uri: parts.uri.clone(),
             cookie: session::cookie_value(&parts.headers),
+            cookie_is_new: false,
             source_ip,
         }
+    }
+
+    /// Returns the browser cookie, creating one (sent with the rendered page) when the
+    /// browser has none, for values that must be bound to it before rendering.
+    pub fn ensure_cookie(&mut self) -> Result<String, Error> {
+        if let Some(cookie) = &self.cookie {
+            return Ok(cookie.clone());
+        }
+        let cookie = session::new_cookie_value().map_err(Error::internal)?;
+        self.cookie = Some(cookie.clone());
+        self.cookie_is_new = true;
+        Ok(cookie)
     }
 
     pub fn message(&self, state: &SharedState, key: &str) -> String {
@@ -99,7 +118,7 @@ pub fn render(
     mut context: serde_json::Value,
 ) -> Response {
     let (cookie, new_cookie) = match &page.cookie {
-        Some(cookie) => (cookie.clone(), false),
+        Some(cookie) => (cookie.clone(), page.cookie_is_new),
         None => match session::new_cookie_value() {
             Ok(cookie) => (cookie, true),
             Err(error) => return Error::internal(error).into_response(),
@@ -189,6 +208,20 @@ pub async fn style_css() -> Response {
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}
+
+pub async fn certificate_js() -> Response {
+    let mut response = templates::CERTIFICATE_JS.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
     );
     headers.insert(
         header::CACHE_CONTROL,

@@ -166,6 +166,7 @@ pub async fn stock_submit(
     let start = SessionStart {
         account_id: operator.account.id,
         identity_id: Some(operator.identity.id),
+        enterprise_id: None,
         certificate_fingerprint: None,
         state: sessions::STATE_ACTIVE,
         amr: stock_login::AMR,

@@ -50,7 +50,7 @@ impl Lang {
     }
 }
 
-const TEMPLATES: [(&str, &str); 7] = [
+const TEMPLATES: [(&str, &str); 10] = [
     (
         "base.html",
         include_str!("../../themes/default/templates/base.html"),
@@ -79,10 +79,23 @@ const TEMPLATES: [(&str, &str); 7] = [
         "stock_login.html",
         include_str!("../../themes/default/templates/stock_login.html"),
     ),
+    (
+        "certificate_login.html",
+        include_str!("../../themes/default/templates/certificate_login.html"),
+    ),
+    (
+        "binding.html",
+        include_str!("../../themes/default/templates/binding.html"),
+    ),
+    (
+        "select_identity.html",
+        include_str!("../../themes/default/templates/select_identity.html"),
+    ),
 ];
 const ZH_CN: &str = include_str!("../../themes/default/messages/zh-CN.toml");
 const EN: &str = include_str!("../../themes/default/messages/en.toml");
 pub const STYLE_CSS: &str = include_str!("../../themes/default/static/style.css");
+pub const CERTIFICATE_JS: &str = include_str!("../../themes/default/static/certificate.js");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ThemeError {

@@ -20,6 +20,8 @@ pub const PASSWORD: &str = "Initial#2026";
 
 pub struct TestApp {
     pub issuer: String,
+    /// Base URL of the certificate listener (HTTPS).
+    pub certificate_url: String,
     pub state: SharedState,
     pub outbox: PathBuf,
     _data_dir: tempfile::TempDir,
@@ -37,6 +39,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::default();
     config.server.data_dir = data_dir.path().to_path_buf();
     config.server.issuer = format!("http://127.0.0.1:{port}");
+    config.certificate.listen = "127.0.0.1:0".into();
     adjust(&mut config);
     config.validate().unwrap();
 
@@ -45,6 +48,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let app = unilogin::Application::new(config, false, listener)
         .await
         .unwrap();
+    let certificate_url = app
+        .certificate_addr()
+        .map(|addr| format!("https://127.0.0.1:{}", addr.port()))
+        .unwrap_or_default();
     let state = app.state();
     tokio::spawn(app.serve(std::future::pending()));
 
@@ -60,6 +67,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 
     TestApp {
         issuer,
+        certificate_url,
         state,
         outbox,
         _data_dir: data_dir,
@@ -166,6 +174,24 @@ impl Page {
 }
 
 impl Browser {
+    /// A browser that presents `identity_pem` (certificate and key) to the certificate
+    /// listener and trusts the listener's generated certificate.
+    pub fn with_certificate(app: &TestApp, identity_pem: Option<String>) -> Browser {
+        let server_pem =
+            std::fs::read(app.state.config.server.data_dir.join("tls/server.pem")).unwrap();
+        let mut builder = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .use_rustls_tls()
+            .add_root_certificate(reqwest::Certificate::from_pem(&server_pem).unwrap());
+        if let Some(pem) = identity_pem {
+            builder = builder.identity(reqwest::Identity::from_pem(pem.as_bytes()).unwrap());
+        }
+        Browser {
+            client: builder.build().unwrap(),
+        }
+    }
+
     pub fn new() -> Browser {
         let client = reqwest::Client::builder()
             .cookie_store(true)

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod authorize;
+mod certificate;
 mod helpers;
 mod oidc_flow;
 mod phone_login;

@@ -143,7 +143,9 @@ impl DevCa {
             write_file(&dir.join("sm2-ca.key.pem"), &sm2_ca.key_pem()?)?;
         }
 
-        Self::load(dir)
+        let ca = Self::load(dir)?;
+        ca.ensure_crls()?;
+        Ok(ca)
     }
 
     /// Loads existing CAs from `dir`. Fails with [`CertError::Io`] when a file is missing.

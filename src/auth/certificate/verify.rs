@@ -87,6 +87,18 @@ impl TrustStore {
     }
 
     /// Number of trust anchors.
+    /// DER subjects of the trust anchors, for TLS certificate request hints.
+    pub fn anchor_subjects(&self) -> Vec<Vec<u8>> {
+        self.anchors
+            .iter()
+            .filter_map(|der| {
+                parse_certificate(der)
+                    .ok()
+                    .map(|cert| cert.subject().as_raw().to_vec())
+            })
+            .collect()
+    }
+
     pub fn anchor_count(&self) -> usize {
         self.anchors.len()
     }

@@ -53,6 +53,21 @@ impl DevCa {
         Ok(path)
     }
 
+    /// Writes empty CRLs for both CAs where none exist yet, so that a server started before
+    /// the first revocation already watches the files and picks up later revocations.
+    pub fn ensure_crls(&self) -> Result<(), CertError> {
+        let now = unix_now();
+        let rsa = self.dir.join("crl.pem");
+        if !rsa.exists() {
+            write_file(&rsa, &self.rsa_crl_pem(&[], 1, now)?)?;
+        }
+        let sm2 = self.dir.join("sm2-crl.pem");
+        if !sm2.exists() {
+            write_file(&sm2, &self.sm2_ca.crl_pem(&[], 1, now)?)?;
+        }
+        Ok(())
+    }
+
     fn rsa_crl_pem(&self, serials: &[Vec<u8>], number: u64, now: i64) -> Result<String, CertError> {
         let revoked_certs = serials
             .iter()

@@ -1,0 +1,241 @@
+//! The HTTPS listener for certificate sign-in. It asks every client for a certificate but
+//! requires none, and proves only that the client holds the certificate's key. Chain, validity,
+//! key usage and revocation are checked by the application for every way a certificate
+//! arrives (this listener, a trusted proxy, a signed challenge), so all three give the same
+//! error pages and audit events.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+/// The client certificate chain of a TLS connection, leaf first; empty when none was sent.
+#[derive(Clone, Debug, Default)]
+pub struct ClientCertificate(pub Vec<Vec<u8>>);
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    #[error("{path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("TLS configuration failed: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+fn file_error(path: &Path, reason: impl std::fmt::Display) -> TlsSetupError {
+    TlsSetupError::File {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+#[derive(Debug)]
+struct DeferredClientVerifier {
+    hints: Vec<DistinguishedName>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ClientCertVerifier for DeferredClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &self.hints
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        // Accepted here and verified by the application against the trust store.
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// Builds the TLS acceptor. `ca_subjects` are the DER subjects of the trusted CAs, sent as
+/// hints so browsers offer matching certificates first.
+pub fn acceptor(
+    cert_path: &Path,
+    key_path: &Path,
+    ca_subjects: Vec<Vec<u8>>,
+) -> Result<TlsAcceptor, TlsSetupError> {
+    let chain_pem = std::fs::read(cert_path).map_err(|e| file_error(cert_path, e))?;
+    let chain = pem_certificates(&chain_pem)
+        .ok_or_else(|| file_error(cert_path, "no PEM certificate found"))?;
+    let key_pem = std::fs::read_to_string(key_path).map_err(|e| file_error(key_path, e))?;
+    let (_, key_der) = der::pem::decode_vec(key_pem.as_bytes())
+        .map_err(|e| file_error(key_path, format!("not a PEM private key: {e}")))?;
+    let key = PrivateKeyDer::try_from(key_der).map_err(|e| file_error(key_path, e))?;
+
+    let provider: Arc<CryptoProvider> = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = DeferredClientVerifier {
+        hints: ca_subjects
+            .into_iter()
+            .map(DistinguishedName::from)
+            .collect(),
+        algorithms: provider.signature_verification_algorithms,
+    };
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(Arc::new(verifier))
+        .with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+fn pem_certificates(pem: &[u8]) -> Option<Vec<CertificateDer<'static>>> {
+    let text = std::str::from_utf8(pem).ok()?;
+    let mut certificates = Vec::new();
+    for block in text.split_inclusive("-----END CERTIFICATE-----") {
+        if let Ok((_, der)) = der::pem::decode_vec(block.trim().as_bytes()) {
+            certificates.push(CertificateDer::from(der));
+        }
+    }
+    (!certificates.is_empty()).then_some(certificates)
+}
+
+/// Writes a self-signed server certificate for 127.0.0.1 and localhost unless both files exist.
+pub fn ensure_self_signed(cert_path: &Path, key_path: &Path) -> Result<(), TlsSetupError> {
+    if cert_path.exists() && key_path.exists() {
+        return Ok(());
+    }
+    let names = vec!["127.0.0.1".to_owned(), "localhost".to_owned()];
+    let certified =
+        rcgen::generate_simple_self_signed(names).map_err(|e| file_error(cert_path, e))?;
+    if let Some(parent) = cert_path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| file_error(parent, e))?;
+    }
+    std::fs::write(cert_path, certified.cert.pem()).map_err(|e| file_error(cert_path, e))?;
+    write_private(key_path, &certified.signing_key.serialize_pem())
+        .map_err(|e| file_error(key_path, e))?;
+    tracing::info!(path = %cert_path.display(), "generated self-signed certificate for the certificate listener");
+    Ok(())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// Paths of the listener's certificate and key: configured, or the generated pair.
+pub fn server_files(
+    configured_cert: &str,
+    configured_key: &str,
+    data_dir: &Path,
+) -> (PathBuf, PathBuf, bool) {
+    if configured_cert.is_empty() || configured_key.is_empty() {
+        let dir = data_dir.join("tls");
+        (dir.join("server.pem"), dir.join("server.key.pem"), true)
+    } else {
+        (
+            PathBuf::from(configured_cert),
+            PathBuf::from(configured_key),
+            false,
+        )
+    }
+}
+
+/// Accepts TLS connections until `shutdown` resolves and serves `router` on each, with the
+/// client certificate and peer address in the request extensions.
+pub async fn serve_tls(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(error = %error, "certificate listener accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                .await
+            {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(error)) => {
+                    tracing::info!(peer = %peer, error = %error, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(peer = %peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let chain: Vec<Vec<u8>> = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .map(|certs| certs.iter().map(|cert| cert.as_ref().to_vec()).collect())
+                .unwrap_or_default();
+            let client_certificate = ClientCertificate(chain);
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(client_certificate.clone());
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    router.clone().oneshot(request)
+                },
+            );
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            if let Err(error) = builder.serve_connection(TokioIo::new(tls), service).await {
+                tracing::debug!(peer = %peer, error = %error, "certificate listener connection ended with an error");
+            }
+        });
+    }
+}
