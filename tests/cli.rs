@@ -1,0 +1,190 @@
+//! The command line, run as a user runs it, against a fresh data folder.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn unilogin(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_unilogin"))
+        .args(args)
+        .env("UNILOGIN_SERVER__DATA_DIR", data_dir)
+        .env("UNILOGIN_CONFIG", data_dir.join("absent.toml"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn dev_ca_issues_expired_and_revoked_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = unilogin(dir.path(), &["dev-ca", "init"]);
+    assert!(init.status.success(), "{init:?}");
+    assert!(dir.path().join("dev-ca/ca.pem").exists());
+    assert!(dir.path().join("dev-ca/sm2-ca.pem").exists());
+
+    let sm2 = unilogin(
+        dir.path(),
+        &[
+            "dev-ca",
+            "issue",
+            "--uscc",
+            "91310000MA1FL8XQ11",
+            "--name",
+            "上海甲物业有限公司",
+            "--key",
+            "sm2",
+        ],
+    );
+    assert!(sm2.status.success(), "{sm2:?}");
+    assert!(
+        dir.path()
+            .join("dev-ca/issued/91310000MA1FL8XQ11.pem")
+            .exists()
+    );
+    assert!(
+        !dir.path()
+            .join("dev-ca/issued/91310000MA1FL8XQ11.p12")
+            .exists(),
+        "no PKCS#12 for SM2"
+    );
+
+    let revoked = unilogin(
+        dir.path(),
+        &[
+            "dev-ca",
+            "issue",
+            "--uscc",
+            "91350100M000100Y43",
+            "--name",
+            "乙公司",
+            "--expired",
+            "--revoke",
+        ],
+    );
+    assert!(revoked.status.success(), "{revoked:?}");
+    assert!(
+        stdout(&revoked).contains("revoked; CRL:"),
+        "{}",
+        stdout(&revoked)
+    );
+    assert!(
+        dir.path()
+            .join("dev-ca/issued/91350100M000100Y43.p12")
+            .exists()
+    );
+
+    let bad_place = unilogin(
+        dir.path(),
+        &[
+            "dev-ca",
+            "issue",
+            "--uscc",
+            "x",
+            "--name",
+            "y",
+            "--place",
+            "subject.X",
+        ],
+    );
+    assert!(!bad_place.status.success());
+    assert!(String::from_utf8_lossy(&bad_place.stderr).contains("invalid --place `subject.X`"));
+
+    let key = dir.path().join("dev-ca/issued/91310000MA1FL8XQ11.key.pem");
+    let signed = unilogin(
+        dir.path(),
+        &[
+            "dev-ca",
+            "sign",
+            "--key",
+            key.to_str().unwrap(),
+            "--algorithm",
+            "SM3withSM2",
+            "--message",
+            "nonce",
+        ],
+    );
+    assert!(signed.status.success(), "{signed:?}");
+    assert!(stdout(&signed).trim().len() > 60);
+}
+
+#[test]
+fn import_reports_rejected_lines_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("operators.csv");
+    std::fs::write(
+        &file,
+        "operator_id,enterprise_code,enterprise_name,person_name,phone,identity_type,is_admin,password_scheme,password_hash\n\
+         1,91310000MA1FL8XQ11,甲公司,张三,13900000001,developer,true,sha256_salted,s$0000000000000000000000000000000000000000000000000000000000000000\n\
+         2,bad,甲公司,李四,13900000002,developer,true,sha256_salted,s$00\n",
+    )
+    .unwrap();
+    let output = unilogin(dir.path(), &["import", "operators", file.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let text = stdout(&output);
+    assert!(
+        text.contains("line 3: rejected: enterprise_code `bad`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 imported, 0 unchanged (imported before), 1 rejected"),
+        "{text}"
+    );
+
+    let missing = unilogin(dir.path(), &["import", "operators", "/nonexistent.csv"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot open /nonexistent.csv"));
+}
+
+#[test]
+fn client_and_account_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = unilogin(
+        dir.path(),
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "fund",
+            "--name",
+            "维修资金系统",
+            "--redirect-uri",
+            "https://fund.example.cn/cb",
+        ],
+    );
+    assert!(added.status.success(), "{added:?}");
+    assert!(stdout(&added).contains("client_secret: "));
+    let again = unilogin(
+        dir.path(),
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "fund",
+            "--name",
+            "x",
+            "--redirect-uri",
+            "https://fund.example.cn/cb",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("client `fund` already exists"));
+    let listed = unilogin(dir.path(), &["client", "list"]);
+    assert!(stdout(&listed).contains("fund\t维修资金系统\thttps://fund.example.cn/cb"));
+
+    let account = unilogin(
+        dir.path(),
+        &["account", "add", "--phone", "13912345678", "--name", "张三"],
+    );
+    assert!(account.status.success(), "{account:?}");
+    let outbox = std::fs::read_to_string(dir.path().join("sms-outbox.jsonl")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(outbox.lines().next().unwrap()).unwrap();
+    assert_eq!(line["phone"], "+8613912345678");
+    assert_eq!(line["purpose"], "initial_password");
+    let bad = unilogin(
+        dir.path(),
+        &["account", "add", "--phone", "123", "--name", "张三"],
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid mobile number `123`"));
+}
