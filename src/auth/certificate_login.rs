@@ -97,7 +97,16 @@ pub async fn audit_attempt(
             "success",
             format!("subject={} code={}", identity.subject, identity.code.code()),
         ),
-        Err(error) => ("failure", format!("reason={}", error.reason())),
+        Err(error) => {
+            let subject = chain
+                .first()
+                .and_then(|leaf| subject_of(leaf))
+                .unwrap_or_default();
+            (
+                "failure",
+                format!("reason={} subject={subject}", error.reason()),
+            )
+        }
     };
     if let Err(error) = outcome {
         tracing::warn!(
@@ -123,6 +132,13 @@ pub async fn audit_attempt(
         now,
     )
     .await
+}
+
+/// The subject of a certificate that may have failed verification, when it parses at all.
+fn subject_of(der: &[u8]) -> Option<String> {
+    use x509_parser::prelude::FromDer;
+    let (_, certificate) = x509_parser::certificate::X509Certificate::from_der(der).ok()?;
+    Some(certificate.subject().to_string())
 }
 
 /// What a verified certificate leads to.

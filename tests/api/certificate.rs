@@ -292,7 +292,12 @@ async fn bad_certificates_rejected_with_reason() {
         "reason=key_usage",
         "reason=revoked",
     ] {
-        assert!(reasons.contains(&reason), "{reason} in {reasons:?}");
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.starts_with(reason) && r.contains(NAME_A)),
+            "{reason} in {reasons:?}"
+        );
     }
 }
 
@@ -449,6 +454,69 @@ async fn challenge_signature_with_each_algorithm() {
             "{name}: a nonce is single-use"
         );
     }
+}
+
+#[tokio::test]
+async fn challenge_sign_in_carries_pin_in_amr() {
+    let app = spawn_app().await;
+    import_enterprises(&app).await;
+    let enterprise = unilogin::store::enterprises::find_by_uscc(&app.state.db, USCC_A)
+        .await
+        .unwrap()
+        .unwrap();
+    let admin = unilogin::store::identities::find_by_operator_id(&app.state.db, 300001)
+        .await
+        .unwrap()
+        .unwrap();
+    let binding = admin_bindings::Model {
+        enterprise_id: enterprise.id,
+        identity_id: admin.id,
+        certificate_fingerprint: "00".repeat(32),
+        bound_at: unilogin::clock::now(),
+    };
+    admin_bindings::insert(&app.state.db, binding)
+        .await
+        .unwrap();
+
+    let issued = issue(&app, USCC_A, NAME_A, |o| o.key = KeyKind::Sm2);
+    let browser = Browser::new();
+    let (request_id, verifier) = pending_request(&app, &browser, &[]).await;
+    let page = browser
+        .get(&app.url(&format!("/login/certificate?request_id={request_id}")))
+        .await;
+    let nonce = challenge_nonce(&app, &browser, &page).await;
+    let signature = STANDARD.encode(
+        sign_challenge(
+            &issued.key_pem,
+            ChallengeAlgorithm::Sm3WithSm2,
+            nonce.as_bytes(),
+        )
+        .unwrap(),
+    );
+    let certificate = STANDARD.encode(&issued.cert_der);
+    let done = post_signature(
+        &app,
+        &browser,
+        &page,
+        &certificate,
+        &signature,
+        "SM3withSM2",
+        &nonce,
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+    let callback = done.location.unwrap();
+    let tokens: serde_json::Value =
+        exchange(&app, &query_param(&callback, "code").unwrap(), &verifier)
+            .await
+            .json()
+            .await
+            .unwrap();
+    let claims = id_token_claims(&tokens);
+    assert_eq!(claims["amr"], serde_json::json!(["hwk", "pin"]));
+    assert_eq!(claims["acr"], "urn:unilogin:loa:3");
+    assert_eq!(claims["operator_id"], 300001);
 }
 
 #[tokio::test]
