@@ -39,7 +39,8 @@ pub struct CertificateConfig {
     pub ca_files: Vec<PathBuf>,
     /// CRL files (PEM or DER), re-read when they change.
     pub crl_files: Vec<PathBuf>,
-    /// Proxies (CIDR) whose `X-SSL-Client-Cert` or `Client-Cert` header is accepted.
+    /// Proxies (CIDR) whose `X-SSL-Client-Cert` or `Client-Cert` header is accepted, and whose
+    /// `X-Forwarded-For` names the client address for rate limits and audit events.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Where the USCC is read from, in order: extension OIDs, `subject.serialNumber`,
     /// `subject.OU`, `subject.O`, `subject.CN`.
@@ -107,6 +108,8 @@ pub struct SmsConfig {
     pub code_ttl_secs: i64,
     pub resend_interval_secs: i64,
     pub daily_limit_per_phone: u64,
+    /// Codes one client address may request per hour across all phones, against SMS bombing.
+    pub hourly_limit_per_address: u64,
     pub max_attempts: i32,
 }
 
@@ -164,6 +167,7 @@ impl Default for Config {
                 code_ttl_secs: 300,
                 resend_interval_secs: 60,
                 daily_limit_per_phone: 10,
+                hourly_limit_per_address: 30,
                 max_attempts: 5,
             },
             login: LoginConfig {
@@ -206,16 +210,27 @@ pub enum ConfigError {
     Parse(Box<figment::Error>),
     #[error("invalid configuration key `{key}`: {reason}")]
     Invalid { key: &'static str, reason: String },
+    #[error("configuration file {} does not exist; fix --config or UNILOGIN_CONFIG", path.display())]
+    Missing { path: PathBuf },
 }
 
 impl Config {
     /// Loads the layers. `path` is the TOML file; a missing file is skipped so that a fresh
     /// checkout runs on the defaults. Returns the config and the file it read, if any.
     pub fn load(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
-        let path = path
+        let named = path
             .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os("UNILOGIN_CONFIG").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
+            .or_else(|| std::env::var_os("UNILOGIN_CONFIG").map(PathBuf::from));
+        // A file named on the command line or in UNILOGIN_CONFIG must exist; only the default
+        // path may be absent.
+        if let Some(named) = &named
+            && !named.is_file()
+        {
+            return Err(ConfigError::Missing {
+                path: named.clone(),
+            });
+        }
+        let path = named.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
         let file_read = path.is_file().then(|| path.clone());
 
         let config: Config = Figment::from(Serialized::defaults(Config::default()))
@@ -255,7 +270,22 @@ impl Config {
                 ),
             });
         }
-        let positive: [(&'static str, i64); 8] = [
+        let positive: [(&'static str, i64); 14] = [
+            (
+                "database.max_connections",
+                i64::from(self.database.max_connections),
+            ),
+            (
+                "sms.daily_limit_per_phone",
+                i64::try_from(self.sms.daily_limit_per_phone).unwrap_or(i64::MAX),
+            ),
+            (
+                "sms.hourly_limit_per_address",
+                i64::try_from(self.sms.hourly_limit_per_address).unwrap_or(i64::MAX),
+            ),
+            ("login.lockout_secs", self.login.lockout_secs),
+            ("login.pending_ttl_secs", self.login.pending_ttl_secs),
+            ("tokens.id_token_ttl_secs", self.tokens.id_token_ttl_secs),
             ("sms.code_ttl_secs", self.sms.code_ttl_secs),
             ("sms.resend_interval_secs", self.sms.resend_interval_secs),
             ("sms.max_attempts", i64::from(self.sms.max_attempts)),

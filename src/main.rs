@@ -295,14 +295,9 @@ async fn add_account(config: &Config, phone: &str, name: &str) -> anyhow::Result
 
     let password = initial_password()?;
     let hash = unilogin::auth::password::hash_blocking(&password)?;
-    let account = accounts::NewAccount {
-        phone: phone.as_e164(),
-        name,
-        password_hash: hash,
-        must_change_password: true,
-    };
-    let account = accounts::insert(&db, account, unilogin::clock::now()).await?;
 
+    // The message goes out before the account is stored: an account whose initial password
+    // never reached its owner could not be used or re-created.
     let sender = OutboxSender::new(config.sms_outbox_path());
     let message = SmsMessage {
         phone: &phone,
@@ -313,7 +308,18 @@ async fn add_account(config: &Config, phone: &str, name: &str) -> anyhow::Result
         ),
         code: None,
     };
-    sender.send(&message).await?;
+    sender
+        .send(&message)
+        .await
+        .context("the initial password could not be sent; no account was created")?;
+
+    let account = accounts::NewAccount {
+        phone: phone.as_e164(),
+        name,
+        password_hash: hash,
+        must_change_password: true,
+    };
+    let account = accounts::insert(&db, account, unilogin::clock::now()).await?;
     println!(
         "account {} created for {phone}; the initial password was sent by SMS",
         account.id

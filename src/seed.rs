@@ -71,7 +71,7 @@ pub async fn load_demo(
     load_demo_enterprise(db, config, now).await?;
     tracing::info!(
         demo = %format!("{}/demo", config.server.issuer),
-        phone = "13800138000",
+        phone = "138****8000",
         sms_outbox = %config.sms_outbox_path().display(),
         "demo data loaded: sign in with the demo phone and the password from the README; SMS codes go to the outbox"
     );

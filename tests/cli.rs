@@ -8,7 +8,8 @@ fn unilogin(data_dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_unilogin"))
         .args(args)
         .env("UNILOGIN_SERVER__DATA_DIR", data_dir)
-        .env("UNILOGIN_CONFIG", data_dir.join("absent.toml"))
+        .env_remove("UNILOGIN_CONFIG")
+        .current_dir(data_dir)
         .env("RUST_LOG", "warn")
         .output()
         .unwrap()
@@ -132,6 +133,13 @@ fn import_reports_rejected_lines_and_fails() {
     assert!(
         text.contains("1 imported, 0 unchanged (imported before), 1 rejected"),
         "{text}"
+    );
+
+    let missing_config = unilogin(dir.path(), &["--config", "/nonexistent.toml", "migrate"]);
+    assert!(!missing_config.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing_config.stderr)
+            .contains("configuration file /nonexistent.toml does not exist")
     );
 
     let missing = unilogin(dir.path(), &["import", "operators", "/nonexistent.csv"]);

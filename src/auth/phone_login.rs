@@ -1,6 +1,5 @@
-//! Staff sign-in with mobile phone, password and SMS code. Password and code are checked
-//! together and every mismatch gets the same answer, so a caller cannot learn which one was
-//! wrong or whether the phone has an account.
+//! Staff sign-in with mobile phone, password and SMS code. Every mismatch gets the same
+//! answer, so a caller cannot learn which one was wrong or whether the phone has an account.
 
 use sea_orm::{DatabaseConnection, DbErr};
 
@@ -51,18 +50,10 @@ pub async fn authenticate(
     now: i64,
 ) -> Result<Result<accounts::Model, Failure>, LoginError> {
     let phone = &credentials.phone;
-    let account = accounts::find_by_phone(ctx.db, phone.as_e164()).await?;
 
-    if let Some(until) = account
-        .as_ref()
-        .and_then(|a| a.locked_until)
-        .filter(|until| *until > now)
-    {
-        audit_failure(ctx, phone, "account locked").await?;
-        tracing::warn!(phone = %phone, locked_until = until, "sign-in rejected: account locked");
-        return Ok(Err(Failure::Locked { until }));
-    }
-
+    // The SMS code is checked first. Only the phone's holder receives it, so guesses without
+    // it cost no password hash, cannot lock someone else's account, and look the same for
+    // registered and unregistered phones.
     let code = sms_code::check(
         ctx.db,
         phone,
@@ -71,43 +62,48 @@ pub async fn authenticate(
         now,
     )
     .await?;
-    let password_ok = ctx
-        .passwords
-        .verify(
-            credentials.password,
-            account.as_ref().map(|a| a.password_hash.clone()),
-        )
-        .await?;
-
-    let code_id = match (&account, code, password_ok) {
-        (Some(_), CodeCheck::Valid { id }, true) => id,
-        (account, code, password_ok) => {
-            let reason = failure_reason(account.is_some(), &code, password_ok);
-            let mut locked = false;
-            if let Some(account) = account {
-                locked = accounts::record_failure(
-                    ctx.db,
-                    account,
-                    ctx.login.max_failures,
-                    ctx.login.lockout_secs,
-                    now,
-                )
-                .await?;
-            }
-            audit_failure(ctx, phone, reason).await?;
-            tracing::warn!(phone = %phone, reason, locked, "sign-in failed");
-            if locked {
-                return Ok(Err(Failure::Locked {
-                    until: now + ctx.login.lockout_secs,
-                }));
-            }
-            return Ok(Err(Failure::BadCredentials));
-        }
-    };
-
-    let Some(account) = account else {
+    let CodeCheck::Valid { id: code_id } = code else {
+        let reason = code_failure_reason(&code);
+        audit_failure(ctx, phone, reason).await?;
+        tracing::warn!(phone = %phone, reason, "sign-in failed");
         return Ok(Err(Failure::BadCredentials));
     };
+
+    // Codes are delivered only to account holders, so a valid code has an account; the check
+    // stays for accounts deleted in between.
+    let Some(account) = accounts::find_by_phone(ctx.db, phone.as_e164()).await? else {
+        audit_failure(ctx, phone, "unknown phone").await?;
+        return Ok(Err(Failure::BadCredentials));
+    };
+    if let Some(until) = account.locked_until.filter(|until| *until > now) {
+        audit_failure(ctx, phone, "account locked").await?;
+        tracing::warn!(phone = %phone, locked_until = until, "sign-in rejected: account locked");
+        return Ok(Err(Failure::Locked { until }));
+    }
+
+    let password_ok = ctx
+        .passwords
+        .verify(credentials.password, Some(account.password_hash.clone()))
+        .await?;
+    if !password_ok {
+        let locked = accounts::record_failure(
+            ctx.db,
+            &account,
+            ctx.login.max_failures,
+            ctx.login.lockout_secs,
+            now,
+        )
+        .await?;
+        audit_failure(ctx, phone, "password mismatch").await?;
+        tracing::warn!(phone = %phone, reason = "password mismatch", locked, "sign-in failed");
+        if locked {
+            return Ok(Err(Failure::Locked {
+                until: now + ctx.login.lockout_secs,
+            }));
+        }
+        return Ok(Err(Failure::BadCredentials));
+    }
+
     if !sms_code::consume(ctx.db, code_id, now).await? {
         audit_failure(ctx, phone, "sms code used concurrently").await?;
         return Ok(Err(Failure::BadCredentials));
@@ -130,16 +126,14 @@ pub async fn authenticate(
     Ok(Ok(account))
 }
 
-fn failure_reason(account_exists: bool, code: &CodeCheck, password_ok: bool) -> &'static str {
+fn code_failure_reason(code: &CodeCheck) -> &'static str {
     match code {
         CodeCheck::Missing => "no sms code requested",
         CodeCheck::Expired => "sms code expired",
         CodeCheck::Used => "sms code already used",
         CodeCheck::AttemptsExhausted => "sms code attempts exhausted",
         CodeCheck::Mismatch => "sms code mismatch",
-        CodeCheck::Valid { .. } if !account_exists => "unknown phone",
-        CodeCheck::Valid { .. } if !password_ok => "password mismatch",
-        CodeCheck::Valid { .. } => "rejected",
+        CodeCheck::Valid { .. } => "valid",
     }
 }
 

@@ -13,9 +13,6 @@ const CODE_DIGITS: usize = 6;
 const DAY_SECS: i64 = 86_400;
 const HOUR_SECS: i64 = 3_600;
 
-/// Codes one source address may request per hour across all phones, against SMS bombing.
-pub const HOURLY_LIMIT_PER_IP: u64 = 30;
-
 #[derive(Debug, PartialEq, Eq)]
 pub enum SendOutcome {
     /// Sent, or, for a phone without an account, accepted without sending.
@@ -66,7 +63,7 @@ pub async fn send_login_code(
         return Ok(SendOutcome::DailyLimit);
     }
     if sms_codes::count_from_address_since(db, request.source_ip, now - HOUR_SECS).await?
-        >= HOURLY_LIMIT_PER_IP
+        >= config.hourly_limit_per_address
     {
         return Ok(SendOutcome::AddressLimit);
     }

@@ -18,6 +18,9 @@ use crate::error::Error;
 use crate::store::authorizations::{codes, pending};
 use crate::store::{sessions, systems};
 
+/// Longest accepted value of any authorization request parameter, in bytes.
+const MAX_PARAM_LEN: usize = 4096;
+
 /// The sign-in page that takes over a pending authorization, given as `?request_id=`.
 pub const LOGIN_PAGE_PATH: &str = "/login";
 /// The sign-in page for requests whose `acr_values` only a certificate meets.
@@ -98,7 +101,10 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
             redirect_uri,
         ));
     }
-    let client_state = param("state").map(str::to_owned);
+    // An oversized state is rejected below and not echoed into the Location header.
+    let client_state = param("state")
+        .filter(|v| v.len() <= MAX_PARAM_LEN)
+        .map(str::to_owned);
 
     let validated = match validate(&params) {
         Ok(request) => request,
@@ -286,7 +292,9 @@ fn validate(params: &HashMap<String, String>) -> Result<ValidatedRequest, Redire
     };
 
     let nonce = param("nonce").map(str::to_owned);
-    if nonce.as_ref().is_some_and(|n| n.len() > 512) || params.values().any(|v| v.len() > 4096) {
+    if nonce.as_ref().is_some_and(|n| n.len() > 512)
+        || params.values().any(|v| v.len() > MAX_PARAM_LEN)
+    {
         return Err(redirect_error("invalid_request", "a parameter is too long"));
     }
     let acr_values = param("acr_values").map(str::to_owned);
@@ -414,7 +422,7 @@ fn redirect_to_client(
     outcome: Result<&str, RedirectError>,
 ) -> Response {
     if let Err(error) = &outcome {
-        tracing::info!(error = error.error, description = %error.description, "authorization request rejected");
+        tracing::info!(error = error.error, description = ?error.description, "authorization request rejected");
     }
     found(&client_redirect_url(
         state,

@@ -112,7 +112,7 @@ pub async fn authenticate_client(
     match system {
         Some(system) if constant_time_eq(presented.as_bytes(), stored.as_bytes()) => Ok(system),
         _ => {
-            tracing::warn!(client_id = %client_id, "client authentication failed");
+            tracing::warn!(client_id = ?client_id, "client authentication failed");
             Err(OAuthError::invalid_client("client authentication failed"))
         }
     }

@@ -108,7 +108,7 @@ fn proxy_evidence(
     if nginx.is_none() && rfc9440.is_none() {
         return None;
     }
-    let peer: Option<IpAddr> = page.source_ip.parse().ok();
+    let peer: Option<IpAddr> = page.peer_ip;
     let trusted = peer.is_some_and(|ip| {
         state
             .config
@@ -118,7 +118,7 @@ fn proxy_evidence(
             .any(|net| net.contains(&ip))
     });
     if !trusted {
-        tracing::warn!(peer = %page.source_ip, "client certificate header from an untrusted peer ignored");
+        tracing::warn!(peer = ?page.peer_ip, "client certificate header from an untrusted peer ignored");
         return None;
     }
 

@@ -155,7 +155,13 @@ pub async fn send_code(
     let (status, code, message) = match outcome {
         SendOutcome::Accepted => {
             tracing::info!(phone = %phone, delivered = deliver, "login code requested");
-            (StatusCode::OK, "sent", page.message(&state, "code_sent"))
+            {
+                let minutes = (state.config.sms.code_ttl_secs + 59) / 60;
+                let text = page
+                    .message(&state, "code_sent")
+                    .replace("{minutes}", &minutes.to_string());
+                (StatusCode::OK, "sent", text)
+            }
         }
         SendOutcome::TooSoon { retry_after_secs } => (
             StatusCode::TOO_MANY_REQUESTS,
@@ -172,7 +178,7 @@ pub async fn send_code(
             )
         }
         SendOutcome::AddressLimit => {
-            tracing::warn!(source_ip = %page.source_ip, "login code hourly limit per address reached");
+            tracing::warn!(source_ip = ?page.source_ip, "login code hourly limit per address reached");
             (
                 StatusCode::TOO_MANY_REQUESTS,
                 "address_limit",

@@ -36,18 +36,56 @@ pub struct PageContext {
     /// Set when `cookie` was created for this response and still has to be sent.
     cookie_is_new: bool,
     pub source_ip: String,
+    /// The TCP peer, which for proxied requests is the proxy.
+    pub peer_ip: Option<std::net::IpAddr>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PageContext {
+impl FromRequestParts<SharedState> for PageContext {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(PageContext::from_parts(parts))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(PageContext::from_parts(
+            parts,
+            &state.config.certificate.trusted_proxies,
+        ))
     }
 }
 
+/// The client's address: the TCP peer, or, when the peer is a trusted proxy, the rightmost
+/// `X-Forwarded-For` address that is not itself a trusted proxy.
+pub fn client_address(parts: &Parts, trusted_proxies: &[ipnet::IpNet]) -> String {
+    let Some(peer) = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip())
+    else {
+        return String::new();
+    };
+    let trusted = |ip: &std::net::IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
+    if !trusted(&peer) {
+        return peer.to_string();
+    }
+    let forwarded = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|item| item.trim().parse::<std::net::IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted(ip))
+        .unwrap_or(peer)
+        .to_string()
+}
+
 impl PageContext {
-    fn from_parts(parts: &Parts) -> PageContext {
+    fn from_parts(parts: &Parts, trusted_proxies: &[ipnet::IpNet]) -> PageContext {
         let query_lang = parts.uri.query().and_then(|query| {
             url::form_urlencoded::parse(query.as_bytes())
                 .find(|(key, _)| key == "lang")
@@ -62,11 +100,7 @@ impl PageContext {
         let lang = query_lang
             .or(cookie_lang)
             .unwrap_or_else(|| Lang::from_accept_language(accept));
-        let source_ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip().to_string())
-            .unwrap_or_default();
+        let source_ip = client_address(parts, trusted_proxies);
         PageContext {
             lang,
             lang_chosen: query_lang.is_some(),
@@ -74,6 +108,10 @@ impl PageContext {
             cookie: session::cookie_value(&parts.headers),
             cookie_is_new: false,
             source_ip,
+            peer_ip: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip()),
         }
     }
 
@@ -93,18 +131,24 @@ impl PageContext {
         state.templates.message(self.lang, key)
     }
 
-    /// The same page in the other language.
-    fn lang_switch_url(&self) -> String {
+    /// The same page in the other language. The link goes to the page's canonical GET path
+    /// (a page rendered after a form post has none of its own) and keeps `request_id`.
+    fn lang_switch_url(&self, template: &str, context: &serde_json::Value) -> String {
+        let path = match template {
+            "login.html" => "/login",
+            "stock_login.html" => "/login/stock",
+            "password_change.html" => "/password/change",
+            "certificate_login.html" | "binding.html" => "/login/certificate",
+            "select_identity.html" => "/login/select-identity",
+            "demo.html" => "/demo",
+            _ => "/",
+        };
         let mut query = url::form_urlencoded::Serializer::new(String::new());
-        if let Some(existing) = self.uri.query() {
-            for (key, value) in url::form_urlencoded::parse(existing.as_bytes()) {
-                if key != "lang" {
-                    query.append_pair(&key, &value);
-                }
-            }
+        if let Some(request_id) = context["request_id"].as_str().filter(|id| !id.is_empty()) {
+            query.append_pair("request_id", request_id);
         }
         query.append_pair("lang", self.lang.other().as_str());
-        format!("{}?{}", self.uri.path(), query.finish())
+        format!("{path}?{}", query.finish())
     }
 }
 
@@ -126,7 +170,7 @@ pub fn render(
     };
     context["t"] = json!(state.templates.catalogue(page.lang));
     context["lang"] = json!(page.lang.as_str());
-    context["lang_switch_url"] = json!(page.lang_switch_url());
+    context["lang_switch_url"] = json!(page.lang_switch_url(template, &context));
     context["csrf_token"] = json!(csrf::token(&state.csrf_key, &cookie));
 
     let html = match state.templates.render(template, &context) {
@@ -165,7 +209,7 @@ pub fn check_csrf(state: &SharedState, page: &PageContext, submitted: &str) -> R
     if csrf::verify(&state.csrf_key, page.cookie.as_deref(), submitted) {
         return Ok(());
     }
-    tracing::warn!(path = page.uri.path(), source_ip = %page.source_ip, "CSRF token check failed");
+    tracing::warn!(path = page.uri.path(), source_ip = ?page.source_ip, "CSRF token check failed");
     Err(Error::page(StatusCode::FORBIDDEN, "csrf_invalid", ""))
 }
 
@@ -187,7 +231,7 @@ pub async fn error_pages(
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let page = PageContext::from_parts(&parts);
+    let page = PageContext::from_parts(&parts, &state.config.certificate.trusted_proxies);
     let response = next.run(Request::from_parts(parts, body)).await;
 
     let Some(error) = response.extensions().get::<PageError>().cloned() else {

@@ -31,16 +31,26 @@ pub struct ChangeForm {
     request_id: String,
 }
 
+/// The session that must replace its initial password. Other sessions are refused: a
+/// voluntary change needs the current password, which this page does not ask for.
 async fn signed_in(state: &SharedState, page: &PageContext) -> Result<sessions::Model, Error> {
     let cookie = page.cookie.as_deref().unwrap_or("");
-    session::load(
+    let session = session::load(
         &state.db,
         cookie,
         &state.session_limits(),
         crate::clock::now(),
     )
     .await?
-    .ok_or_else(|| Error::page(StatusCode::UNAUTHORIZED, "session_required", ""))
+    .ok_or_else(|| Error::page(StatusCode::UNAUTHORIZED, "session_required", ""))?;
+    if session.state != sessions::STATE_PASSWORD_CHANGE {
+        return Err(Error::page(
+            StatusCode::FORBIDDEN,
+            "password_change_not_required",
+            "",
+        ));
+    }
+    Ok(session)
 }
 
 fn render_form(

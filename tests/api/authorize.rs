@@ -146,10 +146,15 @@ async fn duplicate_parameter_rejected() {
 
 #[tokio::test]
 async fn expired_sign_in_request_rejected() {
-    let app = spawn_app_with(|config| config.login.pending_ttl_secs = -1).await;
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app().await;
     let (url, _) = authorization_url(&app, &[]);
     let browser = Browser::new();
     let redirect = browser.get(&url).await;
+    let backend = app.state.db.get_database_backend();
+    let expire =
+        Statement::from_string(backend, "UPDATE pending_authorizations SET expires_at = 0");
+    app.state.db.execute_raw(expire).await.unwrap();
     let page = browser.get(&app.url(&redirect.location.unwrap())).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(

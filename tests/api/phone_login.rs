@@ -371,3 +371,64 @@ async fn password_change_enforces_policy() {
         assert!(page.body.contains(message), "{new}: {}", page.body);
     }
 }
+
+#[tokio::test]
+async fn guesses_without_code_never_lock_or_reveal() {
+    let app = spawn_app().await;
+    let account = app.add_account(PHONE, false).await;
+    let browser = Browser::new();
+    let login = login_page(&app, &browser).await;
+    for phone in [PHONE, "13700001111"] {
+        for _ in 0..7 {
+            let page = submit_login(&app, &browser, &login, phone, "Wrong#2026", "000000").await;
+            assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{phone}");
+            assert!(page.body.contains(LOGIN_FAILED), "{phone}");
+        }
+    }
+    let account = app.account(account.id).await;
+    assert_eq!(account.failed_logins, 0);
+    assert_eq!(account.locked_until, None);
+}
+
+#[tokio::test]
+async fn language_link_keeps_request_and_get_page() {
+    let app = spawn_app().await;
+    let browser = Browser::new();
+    let login = login_page(&app, &browser).await;
+    let request_id = login.input("request_id");
+    let sent = browser
+        .post(
+            &app.url("/login/sms-code"),
+            &[
+                ("phone", "123"),
+                ("csrf_token", &login.input("csrf_token")),
+                ("request_id", &request_id),
+            ],
+        )
+        .await;
+    // minijinja escapes `/` as `&#x2f;` in attributes; browsers read it as `/`.
+    let expected = format!("href=\"&#x2f;login?request_id={request_id}&amp;lang=en\"");
+    assert!(sent.body.contains(&expected), "{expected} in {}", sent.body);
+
+    let not_found = browser
+        .get(&format!("{}//evil.example/x", app.issuer))
+        .await;
+    assert_eq!(not_found.status, StatusCode::NOT_FOUND);
+    assert!(
+        not_found.body.contains("href=\"&#x2f;?lang=en\""),
+        "{}",
+        not_found.body
+    );
+}
+
+#[tokio::test]
+async fn password_change_refused_without_pending_change() {
+    let app = spawn_app().await;
+    app.add_account(PHONE, false).await;
+    let browser = Browser::new();
+    let (url, _) = authorization_url(&app, &[]);
+    sign_in(&app, &browser, &url, PHONE).await;
+    let page = browser.get(&app.url("/password/change")).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.body.contains("当前会话无需修改密码"), "{}", page.body);
+}
