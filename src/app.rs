@@ -247,6 +247,10 @@ pub fn router(state: SharedState) -> Router {
             web::certificate::SELECT_IDENTITY_PATH,
             get(web::identity::select_page).post(web::identity::select_submit),
         )
+        .route(
+            oidc::END_SESSION_PATH,
+            get(web::logout::logout_get).post(web::logout::logout_post),
+        )
         .route("/demo", get(web::demo::demo_page))
         .route("/demo/start", get(web::demo::start))
         .route("/demo/callback", get(web::demo::callback))

@@ -120,6 +120,9 @@ enum ClientCommand {
         /// Exact redirect URI; repeat for several.
         #[arg(long = "redirect-uri", required = true)]
         redirect_uris: Vec<String>,
+        /// Exact URI the browser may return to after logout; repeat for several.
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
     },
     /// List registered clients.
     List,
@@ -235,6 +238,7 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
             client_id,
             name,
             redirect_uris,
+            post_logout_redirect_uris,
         } => {
             if client_id.is_empty()
                 || !client_id
@@ -243,7 +247,7 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
             {
                 bail!("invalid --client-id `{client_id}`: use letters, digits, `-`, `_` or `.`");
             }
-            for uri in &redirect_uris {
+            for uri in redirect_uris.iter().chain(&post_logout_redirect_uris) {
                 let parsed = url::Url::parse(uri)
                     .with_context(|| format!("invalid --redirect-uri `{uri}`"))?;
                 if parsed.fragment().is_some() || !matches!(parsed.scheme(), "http" | "https") {
@@ -259,6 +263,7 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
                 name: &name,
                 secret_hash: sha256_b64(&secret),
                 redirect_uris: &redirect_uris,
+                post_logout_redirect_uris: &post_logout_redirect_uris,
             };
             systems::insert(&db, system, unilogin::clock::now()).await?;
             println!("client_id:     {client_id}");

@@ -54,6 +54,7 @@ pub async fn load_demo(
                 name: "演示客户端 (Demo client)",
                 secret_hash: sha256_b64(&demo::client_secret(master)),
                 redirect_uris: &[redirect_uri],
+                post_logout_redirect_uris: &[format!("{}/demo", config.server.issuer)],
             };
             systems::insert(db, system, now).await?;
         }

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{AUTHORIZE_PATH, JWKS_PATH, TOKEN_PATH, USERINFO_PATH};
+use super::{AUTHORIZE_PATH, END_SESSION_PATH, JWKS_PATH, TOKEN_PATH, USERINFO_PATH};
 use crate::app::SharedState;
 use crate::domain::{assurance, scope};
 
@@ -17,6 +17,7 @@ pub fn metadata(issuer: &str) -> Bytes {
         "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
         "userinfo_endpoint": format!("{issuer}{USERINFO_PATH}"),
         "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+        "end_session_endpoint": format!("{issuer}{END_SESSION_PATH}"),
         "scopes_supported": scope::SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod claims;
 pub mod discovery;
 pub mod keys;
+pub mod logout;
 pub mod token;
 pub mod userinfo;
 
@@ -13,6 +14,7 @@ pub const AUTHORIZE_PATH: &str = "/authorize";
 pub const TOKEN_PATH: &str = "/token";
 pub const USERINFO_PATH: &str = "/userinfo";
 pub const JWKS_PATH: &str = "/jwks";
+pub const END_SESSION_PATH: &str = "/logout";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
 /// Parses a form or query string, rejecting any parameter that appears twice

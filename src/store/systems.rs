@@ -32,6 +32,10 @@ impl Model {
     pub fn redirect_uri_list(&self) -> Vec<String> {
         serde_json::from_str(&self.redirect_uris).unwrap_or_default()
     }
+
+    pub fn post_logout_redirect_uri_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.post_logout_redirect_uris).unwrap_or_default()
+    }
 }
 
 pub struct NewSystem<'a> {
@@ -39,6 +43,7 @@ pub struct NewSystem<'a> {
     pub name: &'a str,
     pub secret_hash: String,
     pub redirect_uris: &'a [String],
+    pub post_logout_redirect_uris: &'a [String],
 }
 
 pub async fn find_by_client_id(
@@ -65,7 +70,10 @@ pub async fn insert(
         name: Set(system.name.to_owned()),
         secret_hash: Set(system.secret_hash),
         redirect_uris: Set(serde_json::Value::from(system.redirect_uris.to_vec()).to_string()),
-        post_logout_redirect_uris: Set("[]".to_owned()),
+        post_logout_redirect_uris: Set(serde_json::Value::from(
+            system.post_logout_redirect_uris.to_vec(),
+        )
+        .to_string()),
         token_endpoint_auth_method: Set("client_secret_basic".to_owned()),
         created_at: Set(now),
         ..Default::default()

@@ -156,7 +156,15 @@ pub async fn callback(
         Err(error) => return show_error(format!("{}: {}", error.error, error.description)),
     };
 
+    let logout_query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("id_token_hint", id_token)
+        .append_pair(
+            "post_logout_redirect_uri",
+            &format!("{}/demo", state.config.server.issuer),
+        )
+        .finish();
     let context = json!({
+        "logout_url": format!("{}?{logout_query}", crate::oidc::END_SESSION_PATH),
         "id_token_claims": serde_json::to_string_pretty(&claims).unwrap_or_default(),
         "userinfo": serde_json::to_string_pretty(&userinfo).unwrap_or_default(),
     });

@@ -5,6 +5,7 @@ pub mod certificate;
 pub mod demo;
 pub mod identity;
 pub mod login;
+pub mod logout;
 pub mod password;
 pub mod stock;
 pub mod templates;
@@ -141,6 +142,7 @@ impl PageContext {
             "certificate_login.html" | "binding.html" => "/login/certificate",
             "select_identity.html" => "/login/select-identity",
             "demo.html" => "/demo",
+            "logout.html" => "/logout",
             _ => "/",
         };
         let mut query = url::form_urlencoded::Serializer::new(String::new());

@@ -50,7 +50,7 @@ impl Lang {
     }
 }
 
-const TEMPLATES: [(&str, &str); 10] = [
+const TEMPLATES: [(&str, &str); 11] = [
     (
         "base.html",
         include_str!("../../themes/default/templates/base.html"),
@@ -86,6 +86,10 @@ const TEMPLATES: [(&str, &str); 10] = [
     (
         "binding.html",
         include_str!("../../themes/default/templates/binding.html"),
+    ),
+    (
+        "logout.html",
+        include_str!("../../themes/default/templates/logout.html"),
     ),
     (
         "select_identity.html",

@@ -15,6 +15,7 @@ use unilogin::store::{accounts, systems};
 pub const CLIENT_ID: &str = "fund-system";
 pub const CLIENT_SECRET: &str = "fund-system-secret-for-tests-0123456789";
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
+pub const POST_LOGOUT_REDIRECT_URI: &str = "http://127.0.0.1:9/signed-out";
 pub const PHONE: &str = "13912345678";
 pub const PASSWORD: &str = "Initial#2026";
 
@@ -60,6 +61,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         name: "维修资金系统",
         secret_hash: sha256_b64(CLIENT_SECRET),
         redirect_uris: &[REDIRECT_URI.to_owned()],
+        post_logout_redirect_uris: &[POST_LOGOUT_REDIRECT_URI.to_owned()],
     };
     systems::insert(&state.db, system, unilogin::clock::now())
         .await

@@ -5,6 +5,7 @@
 mod authorize;
 mod certificate;
 mod helpers;
+mod logout;
 mod oidc_flow;
 mod phone_login;
 mod stock;
