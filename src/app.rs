@@ -264,6 +264,8 @@ pub fn router(state: SharedState) -> Router {
         .route(oidc::DISCOVERY_PATH, get(oidc::discovery::configuration))
         .route(oidc::JWKS_PATH, get(oidc::discovery::jwks))
         .route(oidc::TOKEN_PATH, post(oidc::token::token))
+        .route(oidc::REVOCATION_PATH, post(oidc::revocation::revoke))
+        .route(oidc::INTROSPECTION_PATH, post(oidc::revocation::introspect))
         .route(
             oidc::USERINFO_PATH,
             get(oidc::userinfo::userinfo_get).post(oidc::userinfo::userinfo_post),

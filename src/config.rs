@@ -135,6 +135,10 @@ pub struct TokenConfig {
     pub authorization_code_ttl_secs: i64,
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
+    /// Absolute lifetime of a refresh token family, from the authorization code.
+    pub refresh_token_ttl_secs: i64,
+    /// A refresh token unused for this long expires.
+    pub refresh_token_idle_secs: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -182,6 +186,8 @@ impl Default for Config {
                 authorization_code_ttl_secs: 60,
                 access_token_ttl_secs: 3600,
                 id_token_ttl_secs: 3600,
+                refresh_token_ttl_secs: 30 * 86_400,
+                refresh_token_idle_secs: 7 * 86_400,
             },
             theme: ThemeConfig { dir: String::new() },
             certificate: CertificateConfig {
@@ -270,7 +276,15 @@ impl Config {
                 ),
             });
         }
-        let positive: [(&'static str, i64); 14] = [
+        let positive: [(&'static str, i64); 16] = [
+            (
+                "tokens.refresh_token_ttl_secs",
+                self.tokens.refresh_token_ttl_secs,
+            ),
+            (
+                "tokens.refresh_token_idle_secs",
+                self.tokens.refresh_token_idle_secs,
+            ),
             (
                 "database.max_connections",
                 i64::from(self.database.max_connections),

@@ -177,6 +177,27 @@ enum AccessTokens {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
+enum RefreshTokens {
+    Table,
+    TokenHash,
+    FamilyId,
+    ParentHash,
+    ClientId,
+    AccountId,
+    IdentityId,
+    SessionId,
+    Scope,
+    AuthTime,
+    Amr,
+    Acr,
+    CreatedAt,
+    ExpiresAt,
+    IdleExpiresAt,
+    UsedAt,
+    RevokedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
 enum SigningKeys {
     Table,
     Kid,
@@ -384,6 +405,37 @@ impl MigrationTrait for Migration {
             "idx_access_tokens_grant",
             AccessTokens::Table,
             &[AccessTokens::GrantId],
+        )
+        .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(RefreshTokens::Table)
+                    .col(string(RefreshTokens::TokenHash).primary_key())
+                    .col(string(RefreshTokens::FamilyId))
+                    .col(string_null(RefreshTokens::ParentHash))
+                    .col(string(RefreshTokens::ClientId))
+                    .col(integer(RefreshTokens::AccountId))
+                    .col(integer_null(RefreshTokens::IdentityId))
+                    .col(string(RefreshTokens::SessionId))
+                    .col(text(RefreshTokens::Scope))
+                    .col(big_integer(RefreshTokens::AuthTime))
+                    .col(string(RefreshTokens::Amr))
+                    .col(string(RefreshTokens::Acr))
+                    .col(big_integer(RefreshTokens::CreatedAt))
+                    .col(big_integer(RefreshTokens::ExpiresAt))
+                    .col(big_integer(RefreshTokens::IdleExpiresAt))
+                    .col(big_integer_null(RefreshTokens::UsedAt))
+                    .col(big_integer_null(RefreshTokens::RevokedAt))
+                    .to_owned(),
+            )
+            .await?;
+        create_index(
+            manager,
+            "idx_refresh_tokens_family",
+            RefreshTokens::Table,
+            &[RefreshTokens::FamilyId],
         )
         .await?;
 

@@ -6,6 +6,8 @@ pub mod claims;
 pub mod discovery;
 pub mod keys;
 pub mod logout;
+pub mod refresh;
+pub mod revocation;
 pub mod token;
 pub mod userinfo;
 
@@ -15,6 +17,8 @@ pub const TOKEN_PATH: &str = "/token";
 pub const USERINFO_PATH: &str = "/userinfo";
 pub const JWKS_PATH: &str = "/jwks";
 pub const END_SESSION_PATH: &str = "/logout";
+pub const REVOCATION_PATH: &str = "/revoke";
+pub const INTROSPECTION_PATH: &str = "/introspect";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
 /// Parses a form or query string, rejecting any parameter that appears twice

@@ -14,7 +14,7 @@ use crate::crypto::{self, constant_time_eq, sha256, sha256_b64};
 use crate::domain::{pkce, scope};
 use crate::error::OAuthError;
 use crate::store::authorizations::codes;
-use crate::store::{accounts, audit, systems, tokens};
+use crate::store::{accounts, audit, refresh_tokens, systems, tokens};
 
 pub async fn token(
     State(state): State<SharedState>,
@@ -48,9 +48,17 @@ pub async fn token(
             let body = exchange_code(&state, &client, grant).await?;
             Ok(no_store(Json(body).into_response()))
         }
+        Some("refresh_token") => {
+            let token = param("refresh_token")
+                .ok_or_else(|| OAuthError::new("invalid_request", "refresh_token is required"))?;
+            let body = super::refresh::refresh(&state, &client, token, param("scope")).await?;
+            Ok(no_store(Json(body).into_response()))
+        }
         Some(other) => Err(OAuthError::new(
             "unsupported_grant_type",
-            format!("grant_type `{other}` is not supported; use `authorization_code`"),
+            format!(
+                "grant_type `{other}` is not supported; use `authorization_code` or `refresh_token`"
+            ),
         )),
     }
 }
@@ -171,6 +179,7 @@ pub async fn exchange_code(
 
     if !codes::mark_used(&state.db, &code_hash, now).await? {
         let revoked = tokens::revoke_grant(&state.db, &code.grant_id, now).await?;
+        refresh_tokens::revoke_family(&state.db, &code.grant_id, now).await?;
         tracing::warn!(client_id = %client.client_id, revoked, "authorization code replayed; grant revoked");
         audit::append(
             &state.db,
@@ -212,12 +221,52 @@ pub async fn exchange_code(
     let account = accounts::find_by_id(&state.db, code.account_id)
         .await?
         .ok_or_else(|| OAuthError::new("invalid_grant", INVALID_CODE))?;
-    issue_tokens(state, &code, &account, now).await
+    let grant = Grant::from_code(&code, now + state.config.tokens.refresh_token_ttl_secs);
+    issue_tokens(state, &grant, &account, now).await
 }
 
-async fn issue_tokens(
+/// What a token response is issued for: a redeemed code or a rotated refresh token.
+pub struct Grant {
+    /// Shared by every token descended from one authorization code.
+    pub grant_id: String,
+    pub client_id: String,
+    pub account_id: i32,
+    pub identity_id: Option<i32>,
+    pub session_id: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub auth_time: i64,
+    pub amr: String,
+    pub acr: String,
+    /// The refresh token being rotated, if any.
+    pub parent_refresh: Option<String>,
+    /// End of the refresh token family's absolute lifetime.
+    pub family_expires_at: i64,
+}
+
+impl Grant {
+    fn from_code(code: &codes::Model, family_expires_at: i64) -> Grant {
+        Grant {
+            grant_id: code.grant_id.clone(),
+            client_id: code.client_id.clone(),
+            account_id: code.account_id,
+            identity_id: code.identity_id,
+            session_id: code.session_id.clone(),
+            scope: code.scope.clone(),
+            nonce: code.nonce.clone(),
+            auth_time: code.auth_time,
+            amr: code.amr.clone(),
+            acr: code.acr.clone(),
+            parent_refresh: None,
+            family_expires_at,
+        }
+    }
+}
+
+/// Issues an access token, a refresh token and, for the `openid` scope, an ID token.
+pub async fn issue_tokens(
     state: &SharedState,
-    code: &codes::Model,
+    grant: &Grant,
     account: &accounts::Model,
     now: i64,
 ) -> Result<serde_json::Value, OAuthError> {
@@ -229,9 +278,9 @@ async fn issue_tokens(
     let access_claims = json!({
         "iss": issuer,
         "sub": sub,
-        "aud": code.client_id,
-        "client_id": code.client_id,
-        "scope": code.scope,
+        "aud": grant.client_id,
+        "client_id": grant.client_id,
+        "scope": grant.scope,
         "iat": now,
         "exp": now + ttl.access_token_ttl_secs,
         "jti": jti,
@@ -244,11 +293,11 @@ async fn issue_tokens(
         &state.db,
         tokens::Model {
             jti,
-            grant_id: code.grant_id.clone(),
-            client_id: code.client_id.clone(),
+            grant_id: grant.grant_id.clone(),
+            client_id: grant.client_id.clone(),
             account_id: account.id,
-            identity_id: code.identity_id,
-            scope: code.scope.clone(),
+            identity_id: grant.identity_id,
+            scope: grant.scope.clone(),
             created_at: now,
             expires_at: now + ttl.access_token_ttl_secs,
             revoked_at: None,
@@ -256,41 +305,69 @@ async fn issue_tokens(
     )
     .await?;
 
-    let mut id_claims = json!({
-        "iss": issuer,
-        "sub": sub,
-        "aud": code.client_id,
-        "azp": code.client_id,
-        "iat": now,
-        "exp": now + ttl.id_token_ttl_secs,
-        "auth_time": code.auth_time,
-        "at_hash": access_token_hash(&access_token),
-        "sid": session_id_claim(&code.session_id),
-        "amr": code.amr.split(' ').collect::<Vec<_>>(),
-        "acr": code.acr,
-    });
-    if let Some(nonce) = &code.nonce {
-        id_claims["nonce"] = json!(nonce);
-    }
-    if scope::contains(&code.scope, "enterprise")
-        && let Some(claims) = super::claims::enterprise_claims(&state.db, code.identity_id).await?
-        && let Some(object) = id_claims.as_object_mut()
-    {
-        object.extend(claims);
-    }
-    let id_token = state
-        .keys
-        .sign_jwt("JWT", &id_claims)
-        .map_err(OAuthError::server_error)?;
-    tracing::info!(client_id = %code.client_id, account_id = account.id, "tokens issued");
+    let refresh_token = crypto::random_token().map_err(OAuthError::server_error)?;
+    refresh_tokens::insert(
+        &state.db,
+        refresh_tokens::Model {
+            token_hash: sha256_b64(&refresh_token),
+            family_id: grant.grant_id.clone(),
+            parent_hash: grant.parent_refresh.clone(),
+            client_id: grant.client_id.clone(),
+            account_id: account.id,
+            identity_id: grant.identity_id,
+            session_id: grant.session_id.clone(),
+            scope: grant.scope.clone(),
+            auth_time: grant.auth_time,
+            amr: grant.amr.clone(),
+            acr: grant.acr.clone(),
+            created_at: now,
+            expires_at: grant.family_expires_at,
+            idle_expires_at: (now + ttl.refresh_token_idle_secs).min(grant.family_expires_at),
+            used_at: None,
+            revoked_at: None,
+        },
+    )
+    .await?;
 
-    Ok(json!({
+    let mut response = json!({
         "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": ttl.access_token_ttl_secs,
-        "id_token": id_token,
-        "scope": code.scope,
-    }))
+        "refresh_token": refresh_token,
+        "scope": grant.scope,
+    });
+    if scope::contains(&grant.scope, "openid") {
+        let mut id_claims = json!({
+            "iss": issuer,
+            "sub": sub,
+            "aud": grant.client_id,
+            "azp": grant.client_id,
+            "iat": now,
+            "exp": now + ttl.id_token_ttl_secs,
+            "auth_time": grant.auth_time,
+            "at_hash": access_token_hash(&access_token),
+            "sid": session_id_claim(&grant.session_id),
+            "amr": grant.amr.split(' ').collect::<Vec<_>>(),
+            "acr": grant.acr,
+        });
+        if let Some(nonce) = &grant.nonce {
+            id_claims["nonce"] = json!(nonce);
+        }
+        if scope::contains(&grant.scope, "enterprise")
+            && let Some(claims) =
+                super::claims::enterprise_claims(&state.db, grant.identity_id).await?
+            && let Some(object) = id_claims.as_object_mut()
+        {
+            object.extend(claims);
+        }
+        let id_token = state
+            .keys
+            .sign_jwt("JWT", &id_claims)
+            .map_err(OAuthError::server_error)?;
+        response["id_token"] = json!(id_token);
+    }
+    tracing::info!(client_id = ?grant.client_id, account_id = account.id, refreshed = grant.parent_refresh.is_some(), "tokens issued");
+    Ok(response)
 }
 
 /// `at_hash`: base64url of the left half of SHA-256 over the access token (OIDC Core §3.1.3.6).

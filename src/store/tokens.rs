@@ -55,3 +55,13 @@ pub async fn revoke_grant(db: &DatabaseConnection, grant_id: &str, now: i64) -> 
         .await?;
     Ok(result.rows_affected)
 }
+
+pub async fn revoke_jti(db: &DatabaseConnection, jti: &str, now: i64) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::RevokedAt, Expr::value(Some(now)))
+        .filter(Column::Jti.eq(jti))
+        .filter(Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}

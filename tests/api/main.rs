@@ -8,5 +8,6 @@ mod helpers;
 mod logout;
 mod oidc_flow;
 mod phone_login;
+mod refresh;
 mod stock;
 mod token;
