@@ -137,6 +137,8 @@ enum PendingAuthorizations {
     Prompt,
     MaxAge,
     AcrValues,
+    LoginHint,
+    UiLocales,
     CreatedAt,
     ExpiresAt,
 }
@@ -354,6 +356,8 @@ impl MigrationTrait for Migration {
                     .col(string_null(PendingAuthorizations::Prompt))
                     .col(big_integer_null(PendingAuthorizations::MaxAge))
                     .col(string_null(PendingAuthorizations::AcrValues))
+                    .col(string_null(PendingAuthorizations::LoginHint))
+                    .col(string_null(PendingAuthorizations::UiLocales))
                     .col(big_integer(PendingAuthorizations::CreatedAt))
                     .col(big_integer(PendingAuthorizations::ExpiresAt))
                     .to_owned(),

@@ -106,7 +106,7 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
         .filter(|v| v.len() <= MAX_PARAM_LEN)
         .map(str::to_owned);
 
-    let validated = match validate(&params) {
+    let validated = match validate(&params, &state.keys, &state.config.server.issuer) {
         Ok(request) => request,
         Err(error) => {
             return Ok(redirect_to_client(
@@ -129,13 +129,22 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
         prompt: validated.prompt.clone(),
         max_age: validated.max_age,
         acr_values: validated.acr_values,
+        login_hint: validated.login_hint,
+        ui_locales: validated.ui_locales,
         created_at: now,
         expires_at: now + state.config.login.pending_ttl_secs,
     };
 
     let session = current_session(state, headers, now).await?;
     let prompt = validated.prompt.as_deref().unwrap_or("");
-    let usable = session.filter(|s| session_meets(s, &request, now));
+    // A session of another user than the id_token_hint names cannot answer silently.
+    let hinted_user = |s: &sessions::Model| {
+        validated
+            .hinted_sub
+            .as_deref()
+            .is_none_or(|sub| sub == s.account_id.to_string())
+    };
+    let usable = session.filter(|s| session_meets(s, &request, now) && hinted_user(s));
 
     match (usable, prompt) {
         (Some(session), "none" | "") => {
@@ -166,6 +175,10 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
 
 struct ValidatedRequest {
     acr_values: Option<String>,
+    login_hint: Option<String>,
+    ui_locales: Option<String>,
+    /// `sub` of a valid `id_token_hint`.
+    hinted_sub: Option<String>,
     scope: String,
     nonce: Option<String>,
     code_challenge: String,
@@ -173,7 +186,11 @@ struct ValidatedRequest {
     max_age: Option<i64>,
 }
 
-fn validate(params: &HashMap<String, String>) -> Result<ValidatedRequest, RedirectError> {
+fn validate(
+    params: &HashMap<String, String>,
+    keys: &crate::oidc::keys::KeySet,
+    issuer: &str,
+) -> Result<ValidatedRequest, RedirectError> {
     let param = |name: &str| {
         params
             .get(name)
@@ -291,6 +308,24 @@ fn validate(params: &HashMap<String, String>) -> Result<ValidatedRequest, Redire
         ),
     };
 
+    // An ID token we issued, possibly expired, naming the user the client expects.
+    let hinted_sub = match param("id_token_hint") {
+        None => None,
+        Some(hint) => {
+            let claims = keys
+                .verify_jwt(hint)
+                .map(|(_, claims)| claims)
+                .filter(|claims| claims["iss"] == issuer)
+                .ok_or_else(|| {
+                    redirect_error(
+                        "invalid_request",
+                        "id_token_hint is not an ID token issued here",
+                    )
+                })?;
+            claims["sub"].as_str().map(str::to_owned)
+        }
+    };
+
     let nonce = param("nonce").map(str::to_owned);
     if nonce.as_ref().is_some_and(|n| n.len() > 512)
         || params.values().any(|v| v.len() > MAX_PARAM_LEN)
@@ -300,6 +335,9 @@ fn validate(params: &HashMap<String, String>) -> Result<ValidatedRequest, Redire
     let acr_values = param("acr_values").map(str::to_owned);
     Ok(ValidatedRequest {
         acr_values,
+        login_hint: param("login_hint").map(str::to_owned),
+        ui_locales: param("ui_locales").map(str::to_owned),
+        hinted_sub,
         scope: granted,
         nonce,
         code_challenge: code_challenge.to_owned(),

@@ -20,6 +20,9 @@ pub mod pending {
         pub max_age: Option<i64>,
         /// Space-separated `acr_values` of the request.
         pub acr_values: Option<String>,
+        pub login_hint: Option<String>,
+        /// Space-separated `ui_locales` of the request, preferred first.
+        pub ui_locales: Option<String>,
         pub created_at: i64,
         pub expires_at: i64,
     }
@@ -41,6 +44,8 @@ pub mod pending {
             prompt: Set(model.prompt),
             max_age: Set(model.max_age),
             acr_values: Set(model.acr_values),
+            login_hint: Set(model.login_hint),
+            ui_locales: Set(model.ui_locales),
             created_at: Set(model.created_at),
             expires_at: Set(model.expires_at),
         }

@@ -60,20 +60,34 @@ async fn render_login(
     view: LoginView,
 ) -> Result<Response, Error> {
     let mut client_name = None;
+    let mut page = page.clone();
+    let mut phone = view.phone;
     if !request_id.is_empty() {
         let request = authorize::find_pending(state, request_id).await?;
         client_name = systems::find_by_client_id(&state.db, &request.client_id)
             .await?
             .map(|s| s.name);
+        if let Some(ui_locales) = &request.ui_locales {
+            page.apply_ui_locales(ui_locales);
+        }
+        // login_hint prefills the phone when it is one (OIDC Core §3.1.2.1).
+        if phone.is_empty()
+            && let Some(hinted) = request
+                .login_hint
+                .as_deref()
+                .and_then(|hint| Phone::parse(hint).ok())
+        {
+            phone = hinted.national().to_owned();
+        }
     }
     let context = json!({
         "request_id": request_id,
         "client_name": client_name,
-        "phone": view.phone,
+        "phone": phone,
         "error": view.error,
         "notice": view.notice,
     });
-    Ok(render(state, page, status, "login.html", context))
+    Ok(render(state, &page, status, "login.html", context))
 }
 
 pub async fn login_page(

@@ -32,6 +32,8 @@ pub struct PageContext {
     pub lang: Lang,
     /// Set when the query chose a language, so the choice is kept in a cookie.
     lang_chosen: bool,
+    /// Set when the query or the language cookie chose the language.
+    lang_explicit: bool,
     pub uri: Uri,
     pub cookie: Option<String>,
     /// Set when `cookie` was created for this response and still has to be sent.
@@ -105,6 +107,7 @@ impl PageContext {
         PageContext {
             lang,
             lang_chosen: query_lang.is_some(),
+            lang_explicit: query_lang.is_some() || cookie_lang.is_some(),
             uri: parts.uri.clone(),
             cookie: session::cookie_value(&parts.headers),
             cookie_is_new: false,
@@ -126,6 +129,17 @@ impl PageContext {
         self.cookie = Some(cookie.clone());
         self.cookie_is_new = true;
         Ok(cookie)
+    }
+
+    /// Uses the first supported language of an authorization request's `ui_locales`, unless
+    /// the user chose a language on the page.
+    pub fn apply_ui_locales(&mut self, ui_locales: &str) {
+        if self.lang_explicit {
+            return;
+        }
+        if let Some(lang) = ui_locales.split(' ').find_map(Lang::parse) {
+            self.lang = lang;
+        }
     }
 
     pub fn message(&self, state: &SharedState, key: &str) -> String {

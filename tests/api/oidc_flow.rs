@@ -238,3 +238,67 @@ async fn prompt_none_without_session_is_login_required() {
         Some("client-state-1")
     );
 }
+
+#[tokio::test]
+async fn login_hint_and_ui_locales_shape_login_page() {
+    let app = spawn_app().await;
+    let (url, _) = authorization_url(
+        &app,
+        &[
+            ("login_hint", "+86 139 1234 5678"),
+            ("ui_locales", "fr en zh-CN"),
+        ],
+    );
+    let page = open_login(&Browser::new(), &url).await;
+    assert!(
+        page.body
+            .contains("<title>Sign in - Unified Login Platform</title>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("value=\"13912345678\""),
+        "the phone is prefilled: {}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn id_token_hint_checked_at_authorization() {
+    let app = spawn_app().await;
+    let account = app.add_account(PHONE, false).await;
+    let browser = Browser::new();
+    let (url, verifier) = authorization_url(&app, &[]);
+    let callback = sign_in(&app, &browser, &url, PHONE).await;
+    let tokens: serde_json::Value =
+        exchange(&app, &query_param(&callback, "code").unwrap(), &verifier)
+            .await
+            .json()
+            .await
+            .unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+
+    let (silent, _) = authorization_url(&app, &[("prompt", "none"), ("id_token_hint", id_token)]);
+    let same_user = browser.get(&silent).await.location.unwrap();
+    assert!(query_param(&same_user, "code").is_some(), "{same_user}");
+
+    // Another user signs in in the same browser: the old hint no longer fits the session.
+    app.add_account("13912340000", false).await;
+    let (url, _) = authorization_url(&app, &[("prompt", "login")]);
+    let other = sign_in(&app, &browser, &url, "13912340000").await;
+    assert!(other.starts_with(REDIRECT_URI));
+    let mismatch = browser.get(&silent).await.location.unwrap();
+    assert_eq!(
+        query_param(&mismatch, "error").as_deref(),
+        Some("login_required"),
+        "{mismatch} for {}",
+        account.id
+    );
+
+    let (forged, _) = authorization_url(&app, &[("id_token_hint", "a.b.c")]);
+    let rejected = browser.get(&forged).await.location.unwrap();
+    assert_eq!(
+        query_param(&rejected, "error").as_deref(),
+        Some("invalid_request")
+    );
+}
