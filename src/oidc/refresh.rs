@@ -53,7 +53,13 @@ pub async fn refresh(
     };
 
     if row.used_at.is_some() || !refresh_tokens::mark_used(&state.db, &token_hash, now).await? {
-        revoke_family(state, &row, now).await?;
+        let revocation = GrantRevocation {
+            grant_id: &row.family_id,
+            client_id: &row.client_id,
+            account_id: row.account_id,
+            action: "token.refresh_reuse",
+        };
+        revoke_grant(state, revocation, now).await?;
         return Err(invalid());
     }
 
@@ -77,21 +83,30 @@ pub async fn refresh(
     issue_tokens(state, &grant, &account, now).await
 }
 
-/// Revokes a refresh token family and every access token issued in it, with an audit event.
-pub async fn revoke_family(
+/// A grant to revoke because one of its single-use secrets came back.
+pub struct GrantRevocation<'a> {
+    pub grant_id: &'a str,
+    pub client_id: &'a str,
+    pub account_id: i32,
+    /// Audit action: `token.code_replay` or `token.refresh_reuse`.
+    pub action: &'a str,
+}
+
+/// Revokes every refresh and access token of a grant, with a warning and an audit event.
+pub async fn revoke_grant(
     state: &SharedState,
-    row: &refresh_tokens::Model,
+    grant: GrantRevocation<'_>,
     now: i64,
 ) -> Result<(), OAuthError> {
-    let refresh = refresh_tokens::revoke_family(&state.db, &row.family_id, now).await?;
-    let access = tokens::revoke_grant(&state.db, &row.family_id, now).await?;
-    tracing::warn!(client_id = ?row.client_id, account_id = row.account_id, refresh, access, "rotated refresh token reused; family revoked");
+    let refresh = refresh_tokens::revoke_family(&state.db, grant.grant_id, now).await?;
+    let access = tokens::revoke_grant(&state.db, grant.grant_id, now).await?;
+    tracing::warn!(client_id = ?grant.client_id, account_id = grant.account_id, action = grant.action, refresh, access, "single-use secret reused; grant revoked");
     audit::append(
         &state.db,
         audit::Event {
-            actor: &format!("client:{}", row.client_id),
-            action: "token.refresh_reuse",
-            target: &format!("account:{}", row.account_id),
+            actor: &format!("client:{}", grant.client_id),
+            action: grant.action,
+            target: &format!("account:{}", grant.account_id),
             result: "failure",
             source_ip: "",
             detail: &format!("revoked {refresh} refresh and {access} access token(s)"),

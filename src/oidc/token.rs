@@ -14,7 +14,7 @@ use crate::crypto::{self, constant_time_eq, sha256, sha256_b64};
 use crate::domain::{pkce, scope};
 use crate::error::OAuthError;
 use crate::store::authorizations::codes;
-use crate::store::{accounts, audit, refresh_tokens, systems, tokens};
+use crate::store::{accounts, refresh_tokens, systems, tokens};
 
 pub async fn token(
     State(state): State<SharedState>,
@@ -178,22 +178,13 @@ pub async fn exchange_code(
     }
 
     if !codes::mark_used(&state.db, &code_hash, now).await? {
-        let revoked = tokens::revoke_grant(&state.db, &code.grant_id, now).await?;
-        refresh_tokens::revoke_family(&state.db, &code.grant_id, now).await?;
-        tracing::warn!(client_id = %client.client_id, revoked, "authorization code replayed; grant revoked");
-        audit::append(
-            &state.db,
-            audit::Event {
-                actor: &format!("client:{}", client.client_id),
-                action: "token.code_replay",
-                target: &format!("account:{}", code.account_id),
-                result: "failure",
-                source_ip: "",
-                detail: &format!("revoked {revoked} access token(s)"),
-            },
-            now,
-        )
-        .await?;
+        let revocation = super::refresh::GrantRevocation {
+            grant_id: &code.grant_id,
+            client_id: &client.client_id,
+            account_id: code.account_id,
+            action: "token.code_replay",
+        };
+        super::refresh::revoke_grant(state, revocation, now).await?;
         return Err(OAuthError::new("invalid_grant", INVALID_CODE));
     }
     if code.expires_at <= now {

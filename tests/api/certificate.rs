@@ -18,12 +18,6 @@ const NAME_A: &str = "上海甲物业有限公司";
 const USCC_B: &str = "91350100M000100Y43";
 const NAME_B: &str = "福州乙开发有限公司";
 
-fn salted(password: &str) -> String {
-    let digest = unilogin::crypto::sha256(format!("salt{password}").as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("salt${hex}")
-}
-
 /// Enterprise A: administrator 300001 (password Admin-old-1) and staff 300002;
 /// enterprise B: administrator 400001 (password Other-old-1).
 async fn import_enterprises(app: &TestApp) {

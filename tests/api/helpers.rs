@@ -352,3 +352,10 @@ pub async fn exchange(app: &TestApp, code: &str, verifier: &str) -> reqwest::Res
         .await
         .unwrap()
 }
+
+/// A `sha256_salted` hash of the old fund system: `salt$HEX(SHA-256("salt" || password))`.
+pub fn salted(password: &str) -> String {
+    let digest = unilogin::crypto::sha256(format!("salt{password}").as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("salt${hex}")
+}

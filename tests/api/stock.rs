@@ -8,12 +8,6 @@ use crate::helpers::*;
 
 const HEADER: &str = "operator_id,enterprise_code,enterprise_name,person_name,phone,identity_type,is_admin,password_scheme,password_hash\n";
 
-fn salted(password: &str) -> String {
-    let digest = unilogin::crypto::sha256(format!("salt{password}").as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("salt${hex}")
-}
-
 fn csv_file(rows: &[String]) -> String {
     let mut text = HEADER.to_owned();
     for row in rows {

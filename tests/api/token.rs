@@ -62,7 +62,7 @@ async fn replayed_code_revokes_first_tokens() {
         (
             "token.code_replay".into(),
             "failure".into(),
-            "revoked 1 access token(s)".into()
+            "revoked 1 refresh and 1 access token(s)".into()
         )
     );
 }
