@@ -715,6 +715,7 @@ async fn helper_script_signs_challenge() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let signed = signed.expect("the helper script did not start");
+    assert!(signed.get("error").is_none(), "{signed}");
     assert_eq!(signed["algorithm"], "SM3withSM2");
     assert_eq!(signed["pin_verified"], true);
 

@@ -41,6 +41,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.server.data_dir = data_dir.path().to_path_buf();
     config.server.issuer = format!("http://127.0.0.1:{port}");
     config.certificate.listen = "127.0.0.1:0".into();
+    if let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") {
+        config.database.url = fresh_postgres_database(&admin_url).await;
+    }
     adjust(&mut config);
     config.validate().unwrap();
 
@@ -74,6 +77,26 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         outbox,
         _data_dir: data_dir,
     }
+}
+
+/// Creates an empty PostgreSQL database for one test and returns its URL. `admin_url` points
+/// at a database of a role that may create databases.
+async fn fresh_postgres_database(admin_url: &str) -> String {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let name = format!(
+        "unilogin_test_{}",
+        unilogin::crypto::random_digits(12).unwrap()
+    );
+    let admin = Database::connect(admin_url).await.unwrap();
+    let create = Statement::from_string(
+        admin.get_database_backend(),
+        format!("CREATE DATABASE {name}"),
+    );
+    admin.execute_raw(create).await.unwrap();
+    admin.close().await.unwrap();
+    let mut url = url::Url::parse(admin_url).unwrap();
+    url.set_path(&format!("/{name}"));
+    url.to_string()
 }
 
 impl TestApp {
