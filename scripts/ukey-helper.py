@@ -8,7 +8,8 @@ interface is described in docs/ukey-helper.md.
 
 Usage:
   scripts/ukey-helper.py --cert data/dev-ca/issued/X.pem --key data/dev-ca/issued/X.key.pem \
-      [--algorithm SHA256withRSA] [--port 18495] [--unilogin target/release/unilogin]
+      [--algorithm SHA256withRSA] [--port 18495] [--allow-origin http://127.0.0.1:8080] \
+      [--unilogin target/release/unilogin]
 """
 
 import argparse
@@ -34,10 +35,15 @@ def certificate_der_base64(path):
 
 def make_handler(options, certificate):
     class Handler(BaseHTTPRequestHandler):
-        def cors(self):
+        def origin_allowed(self):
+            # Only the platform's pages may ask for a signature: the signed nonce names no
+            # site, so any other page could otherwise sign the user in on its own session.
             origin = self.headers.get("Origin")
-            if origin:
-                self.send_header("Access-Control-Allow-Origin", origin)
+            return origin is None or origin == options.allow_origin
+
+        def cors(self):
+            if self.origin_allowed() and self.headers.get("Origin"):
+                self.send_header("Access-Control-Allow-Origin", options.allow_origin)
                 self.send_header("Vary", "Origin")
             self.send_header("Access-Control-Allow-Methods", "POST, OPTIONS")
             self.send_header("Access-Control-Allow-Headers", "Content-Type")
@@ -54,11 +60,14 @@ def make_handler(options, certificate):
             self.wfile.write(data)
 
         def do_OPTIONS(self):
-            self.send_response(204)
+            self.send_response(204 if self.origin_allowed() else 403)
             self.cors()
             self.end_headers()
 
         def do_POST(self):
+            if not self.origin_allowed():
+                self.reply(403, {"error": "forbidden_origin", "message": f"only {options.allow_origin} may request signatures"})
+                return
             if self.path != "/sign":
                 self.reply(404, {"error": "not_found", "message": "use POST /sign"})
                 return
@@ -77,7 +86,7 @@ def make_handler(options, certificate):
                 return
             command = [
                 options.unilogin, "dev-ca", "sign",
-                "--key", options.key, "--algorithm", options.algorithm, "--message", nonce,
+                "--key", options.key, "--algorithm", options.algorithm, f"--message={nonce}",
             ]
             result = subprocess.run(command, capture_output=True, text=True, timeout=30)
             if result.returncode != 0:
@@ -103,6 +112,9 @@ def main():
     parser.add_argument("--algorithm", default="SHA256withRSA",
                         help="SM3withSM2, SHA256withRSA or SHA256withECDSA (default SHA256withRSA)")
     parser.add_argument("--port", type=int, default=18495, help="port on 127.0.0.1 (default 18495)")
+    parser.add_argument("--allow-origin", default="http://127.0.0.1:8080",
+                        help="origin of the platform's pages allowed to request signatures "
+                             "(default http://127.0.0.1:8080)")
     parser.add_argument("--unilogin", default="target/release/unilogin",
                         help="path of the unilogin binary (default target/release/unilogin)")
     options = parser.parse_args()

@@ -416,7 +416,9 @@ async fn import_operators(config: &Config, file: &std::path::Path) -> anyhow::Re
     let report =
         unilogin::admin::import::import_operators(&db, input, unilogin::clock::now()).await?;
     for (line, code) in &report.warnings {
-        println!("line {line}: warning: USCC {code} has a wrong check digit; imported anyway");
+        println!(
+            "line {line}: warning: enterprise code {code} has a wrong check digit; imported anyway"
+        );
     }
     for (line, reason) in &report.rejected {
         println!("line {line}: rejected: {reason}");

@@ -139,6 +139,7 @@ enum PendingAuthorizations {
     AcrValues,
     LoginHint,
     UiLocales,
+    BrowserHash,
     CreatedAt,
     ExpiresAt,
 }
@@ -358,6 +359,7 @@ impl MigrationTrait for Migration {
                     .col(string_null(PendingAuthorizations::AcrValues))
                     .col(string_null(PendingAuthorizations::LoginHint))
                     .col(string_null(PendingAuthorizations::UiLocales))
+                    .col(string(PendingAuthorizations::BrowserHash))
                     .col(big_integer(PendingAuthorizations::CreatedAt))
                     .col(big_integer(PendingAuthorizations::ExpiresAt))
                     .to_owned(),

@@ -57,7 +57,7 @@ pub struct ImportReport {
     pub unchanged: usize,
     /// Line number in the file and the reason.
     pub rejected: Vec<(u64, String)>,
-    /// Accepted rows whose USCC has a wrong check digit: line and code.
+    /// Imported rows whose USCC or organization code has a wrong check digit: line and code.
     pub warnings: Vec<(u64, String)>,
 }
 
@@ -114,7 +114,7 @@ pub async fn import_operators(
         };
         let operator = match record.deserialize::<Row>(Some(&headers)) {
             Ok(row) => validate(row),
-            Err(error) => Err(format!("unreadable row: {error}")),
+            Err(error) => Err(format!("unreadable row: {}", truncate(&error.to_string()))),
         };
         let operator = match operator {
             Ok(operator) => operator,
@@ -123,18 +123,29 @@ pub async fn import_operators(
                 continue;
             }
         };
-        if !operator.code.check_digit_ok() {
-            report
-                .warnings
-                .push((line, operator.code.org_code().to_owned()));
-        }
         match store_operator(db, &operator, now).await? {
-            Stored::Imported => report.imported += 1,
+            Stored::Imported => {
+                report.imported += 1;
+                if !operator.code.check_digit_ok() {
+                    report
+                        .warnings
+                        .push((line, operator.code.code().to_owned()));
+                }
+            }
             Stored::Unchanged => report.unchanged += 1,
             Stored::Conflict(reason) => report.rejected.push((line, reason)),
         }
     }
     Ok(report)
+}
+
+/// Shortens a value quoted in a report line, so a huge bad row does not flood the output.
+fn truncate(text: &str) -> String {
+    const MAX_CHARS: usize = 200;
+    if text.chars().count() <= MAX_CHARS {
+        return text.to_owned();
+    }
+    format!("{}…", text.chars().take(MAX_CHARS).collect::<String>())
 }
 
 fn validate(row: Row) -> Result<Operator, String> {
@@ -219,15 +230,31 @@ async fn store_operator(
     operator: &Operator,
     now: i64,
 ) -> Result<Stored, DbErr> {
-    if legacy_credentials::find(db, operator.operator_id)
-        .await?
-        .is_some()
-    {
-        return Ok(Stored::Unchanged);
+    if let Some(credential) = legacy_credentials::find(db, operator.operator_id).await? {
+        return Ok(if same_as_imported(db, operator, &credential).await? {
+            Stored::Unchanged
+        } else {
+            Stored::Conflict(format!(
+                "operator_id {} was imported before with other data; correct the row or the earlier import",
+                operator.operator_id
+            ))
+        });
     }
 
-    let enterprise = find_or_create_enterprise(db, operator, now).await?;
+    let enterprise = match find_or_create_enterprise(db, operator, now).await? {
+        Ok(enterprise) => enterprise,
+        Err(reason) => return Ok(Stored::Conflict(reason)),
+    };
     let account = match accounts::find_by_phone(db, operator.phone.as_e164()).await? {
+        // One phone is one natural person: a different name means the file mixes people up.
+        Some(account) if account.name != operator.person_name => {
+            return Ok(Stored::Conflict(format!(
+                "phone {} already belongs to {}, not {}; one phone is one person",
+                operator.phone,
+                crate::domain::mask::name(&account.name),
+                crate::domain::mask::name(&operator.person_name),
+            )));
+        }
         Some(account) => account,
         None => {
             let account = accounts::NewAccount {
@@ -287,32 +314,64 @@ async fn store_operator(
     Ok(Stored::Imported)
 }
 
+/// Whether a row repeats exactly what an earlier import stored for its operator ID.
+async fn same_as_imported(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    credential: &legacy_credentials::Model,
+) -> Result<bool, DbErr> {
+    let Some(identity) = identities::find_by_id(db, credential.identity_id).await? else {
+        return Ok(false);
+    };
+    let account = accounts::find_by_id(db, identity.account_id).await?;
+    let enterprise = enterprises::find_by_id(db, identity.enterprise_id).await?;
+    Ok(account.is_some_and(|a| a.phone == operator.phone.as_e164())
+        && enterprise.is_some_and(|e| e.org_code == operator.code.org_code())
+        && identity.identity_type == operator.identity_type
+        && identity.system_id == operator.system
+        && identity.is_admin == operator.is_admin
+        && credential.scheme == operator.scheme.as_str()
+        && credential.password_hash == operator.password_hash)
+}
+
+/// Finds the row's enterprise or creates it. An organization code already used by an
+/// enterprise with another USCC is a conflict, since both cannot be right.
 async fn find_or_create_enterprise(
     db: &DatabaseConnection,
     operator: &Operator,
     now: i64,
-) -> Result<enterprises::Model, DbErr> {
+) -> Result<Result<enterprises::Model, String>, DbErr> {
+    let org_code = operator.code.org_code();
     let existing = match operator.code.uscc() {
         Some(uscc) => match enterprises::find_by_uscc(db, uscc).await? {
             Some(found) => {
                 enterprises::set_uscc(db, found.id, uscc).await?;
                 Some(found)
             }
-            None => None,
+            None => {
+                if let Some(other) = enterprises::find_by_org_code(db, org_code).await? {
+                    return Ok(Err(format!(
+                        "organization code {org_code} already belongs to USCC {}; check enterprise_code",
+                        other.uscc.unwrap_or_default()
+                    )));
+                }
+                None
+            }
         },
-        None => enterprises::find_by_org_code(db, operator.code.org_code()).await?,
+        None => enterprises::find_by_org_code(db, org_code).await?,
     };
     match existing {
-        Some(enterprise) => Ok(enterprise),
+        Some(enterprise) => Ok(Ok(enterprise)),
         None => {
-            enterprises::insert(
+            let name = &operator.enterprise_name;
+            Ok(Ok(enterprises::insert(
                 db,
                 operator.code.uscc(),
-                operator.code.org_code(),
-                &operator.enterprise_name,
+                org_code,
+                name,
                 now,
             )
-            .await
+            .await?))
         }
     }
 }

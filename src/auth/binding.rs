@@ -2,7 +2,7 @@
 //! password of the enterprise's administrator account in the old fund system. Afterwards the
 //! certificate signs in as that administrator.
 
-use super::phone_login::{Failure, LoginContext, LoginError};
+use super::phone_login::{LoginContext, LoginError};
 use super::stock_login;
 use crate::store::{admin_bindings, audit, enterprises, identities};
 
@@ -63,31 +63,40 @@ pub async fn bind(
         .await;
     }
 
-    let outcome = match stock_login::authenticate(ctx, operator_id, password, now).await? {
-        Err(Failure::BadCredentials) => Err(BindingFailure::BadCredentials),
-        Err(Failure::Locked { .. }) => Err(BindingFailure::BadCredentials),
-        Ok(operator) if !operator.identity.is_admin => Err(BindingFailure::NotAdmin),
-        Ok(operator) if operator.identity.enterprise_id != enterprise.id => {
-            let other = enterprises::find_by_id(ctx.db, operator.identity.enterprise_id).await?;
-            Err(BindingFailure::OtherEnterprise {
-                name: other.map(|e| e.name).unwrap_or_default(),
-            })
-        }
-        Ok(operator) => {
-            let binding = admin_bindings::Model {
-                enterprise_id: enterprise.id,
-                identity_id: operator.identity.id,
-                certificate_fingerprint: certificate_fingerprint.to_owned(),
-                bound_at: now,
-            };
-            match admin_bindings::insert(ctx.db, binding).await {
-                Ok(()) => Ok(operator.identity),
-                Err(_) if admin_bindings::find(ctx.db, enterprise.id).await?.is_some() => {
-                    Err(BindingFailure::AlreadyBound)
+    // The old administrator password is checked without side effects on that account: a
+    // failed binding neither locks it nor moves its password.
+    let operator = stock_login::find_operator(ctx.db, operator_id).await?;
+    let matches = stock_login::password_matches(ctx, operator.as_ref(), password.clone()).await?;
+    let outcome = match operator {
+        Some(operator) if matches && operator.identity.status == identities::STATUS_ACTIVE => {
+            if !operator.identity.is_admin {
+                Err(BindingFailure::NotAdmin)
+            } else if operator.identity.enterprise_id != enterprise.id {
+                let other =
+                    enterprises::find_by_id(ctx.db, operator.identity.enterprise_id).await?;
+                Err(BindingFailure::OtherEnterprise {
+                    name: other.map(|e| e.name).unwrap_or_default(),
+                })
+            } else {
+                let binding = admin_bindings::Model {
+                    enterprise_id: enterprise.id,
+                    identity_id: operator.identity.id,
+                    certificate_fingerprint: certificate_fingerprint.to_owned(),
+                    bound_at: now,
+                };
+                match admin_bindings::insert(ctx.db, binding).await {
+                    Ok(()) => {
+                        stock_login::migrate(ctx, &operator, password, now).await?;
+                        Ok(operator.identity)
+                    }
+                    Err(_) if admin_bindings::find(ctx.db, enterprise.id).await?.is_some() => {
+                        Err(BindingFailure::AlreadyBound)
+                    }
+                    Err(error) => return Err(error.into()),
                 }
-                Err(error) => return Err(error.into()),
             }
         }
+        _ => Err(BindingFailure::BadCredentials),
     };
     finish(
         ctx,

@@ -95,7 +95,11 @@ pub async fn audit_attempt(
     let (result, detail) = match outcome {
         Ok(identity) => (
             "success",
-            format!("subject={} code={}", identity.subject, identity.code.code()),
+            format!(
+                "subject={:?} code={}",
+                identity.subject,
+                identity.code.code()
+            ),
         ),
         Err(error) => {
             let subject = chain
@@ -104,7 +108,7 @@ pub async fn audit_attempt(
                 .unwrap_or_default();
             (
                 "failure",
-                format!("reason={} subject={subject}", error.reason()),
+                format!("reason={} subject={subject:?}", error.reason()),
             )
         }
     };

@@ -21,8 +21,12 @@ pub enum Scheme {
     Sha256Salted,
 }
 
-/// The largest PBKDF2 iteration count accepted, so an imported row cannot stall a worker.
-const MAX_PBKDF2_ITERATIONS: u32 = 2_000_000;
+/// The largest PBKDF2 iteration count accepted, so an imported row cannot stall a worker
+/// (one million SHA-256 iterations take well under a second).
+const MAX_PBKDF2_ITERATIONS: u32 = 1_000_000;
+/// The largest bcrypt cost accepted: each step doubles the time, and cost 14 already takes
+/// about a second.
+const MAX_BCRYPT_COST: u32 = 14;
 
 impl Scheme {
     pub fn parse(name: &str) -> Option<Scheme> {
@@ -47,16 +51,24 @@ impl Scheme {
         match self {
             Scheme::Bcrypt => {
                 let prefix_ok = ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p));
-                if prefix_ok && hash.len() == 60 {
-                    Ok(())
-                } else {
-                    Err("a bcrypt hash is 60 characters starting with $2a$, $2b$ or $2y$".into())
+                if !prefix_ok || hash.len() != 60 {
+                    return Err(
+                        "a bcrypt hash is 60 characters starting with $2a$, $2b$ or $2y$".into(),
+                    );
+                }
+                match bcrypt_cost(hash) {
+                    Some(cost) if (4..=MAX_BCRYPT_COST).contains(&cost) => Ok(()),
+                    _ => Err(format!("the bcrypt cost must be 4 to {MAX_BCRYPT_COST}")),
                 }
             }
             Scheme::Pbkdf2Sha256 => parse_pbkdf2(hash).map(|_| ()),
             Scheme::Sha256Salted => parse_salted(hash).map(|_| ()),
         }
     }
+}
+
+fn bcrypt_cost(hash: &str) -> Option<u32> {
+    hash.get(4..6)?.parse().ok()
 }
 
 struct Pbkdf2Hash<'a> {
@@ -115,7 +127,9 @@ fn parse_salted(hash: &str) -> Result<(&str, Vec<u8>), String> {
 /// bcrypt and PBKDF2: call it on the blocking pool.
 pub fn verify(scheme: Scheme, hash: &str, password: &str) -> bool {
     match scheme {
-        Scheme::Bcrypt => bcrypt::verify(password, hash).unwrap_or(false),
+        Scheme::Bcrypt => {
+            scheme.check_format(hash).is_ok() && bcrypt::verify(password, hash).unwrap_or(false)
+        }
         Scheme::Pbkdf2Sha256 => match parse_pbkdf2(hash) {
             Ok(parsed) => pbkdf2::verify(
                 pbkdf2::PBKDF2_HMAC_SHA256,
@@ -184,6 +198,12 @@ mod tests {
     #[test]
     fn malformed_hashes_rejected() {
         assert!(Scheme::Bcrypt.check_format("$2b$short").is_err());
+        let slow = format!("$2b$31${}", "a".repeat(53));
+        assert_eq!(
+            Scheme::Bcrypt.check_format(&slow),
+            Err("the bcrypt cost must be 4 to 14".into())
+        );
+        assert!(!verify(Scheme::Bcrypt, &slow, "x"));
         assert!(
             Scheme::Pbkdf2Sha256
                 .check_format("pbkdf2_sha256$0$salt$AAAA")

@@ -26,6 +26,8 @@ pub enum Failure {
     BadCredentials,
     /// The account is locked until this Unix time.
     Locked { until: i64 },
+    /// The old fund-system password was already moved over; the new sign-in methods apply.
+    Migrated,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,9 @@ use crate::crypto::{self, CryptoError, sha256_b64};
 use crate::store::sessions::{self, NewSession};
 
 pub const COOKIE_NAME: &str = "unilogin_sid";
+/// Cookie that ties pending authorization requests to the browser that made them. Unlike
+/// `unilogin_sid` it keeps its value across sign-in.
+pub const FLOW_COOKIE_NAME: &str = "unilogin_flow";
 
 /// Sessions are written back at most this often, so page views do not each cost a write.
 const TOUCH_INTERVAL_SECS: i64 = 60;

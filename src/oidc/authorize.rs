@@ -118,6 +118,11 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
         }
     };
     let now = crate::clock::now();
+    let existing_flow = session::read_cookie(headers, session::FLOW_COOKIE_NAME);
+    let flow = match &existing_flow {
+        Some(flow) => flow.clone(),
+        None => session::new_cookie_value().map_err(Error::internal)?,
+    };
     let request = pending::Model {
         id: crypto::random_token().map_err(Error::internal)?,
         client_id: system.client_id.clone(),
@@ -131,6 +136,7 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
         acr_values: validated.acr_values,
         login_hint: validated.login_hint,
         ui_locales: validated.ui_locales,
+        browser_hash: sha256_b64(&flow),
         created_at: now,
         expires_at: now + state.config.login.pending_ttl_secs,
     };
@@ -168,7 +174,13 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
                 LOGIN_PAGE_PATH
             };
             pending::insert(&state.db, request).await?;
-            Ok(found(&format!("{page}?request_id={id}")))
+            let mut response = found(&format!("{page}?request_id={id}"));
+            if existing_flow.is_none() {
+                let secure = state.config.issuer_is_https();
+                let cookie = session::set_cookie(session::FLOW_COOKIE_NAME, &flow, secure, None);
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            Ok(response)
         }
     }
 }
@@ -362,9 +374,10 @@ async fn current_session(
 pub async fn complete(
     state: &SharedState,
     request_id: &str,
+    flow: Option<&str>,
     session: &sessions::Model,
 ) -> Result<String, Error> {
-    let request = find_pending(state, request_id).await?;
+    let request = find_pending(state, request_id, flow).await?;
     if !assurance::satisfies(&session.acr, request.acr_values.as_deref()) {
         return Err(Error::page(
             StatusCode::FORBIDDEN,
@@ -379,11 +392,35 @@ pub async fn complete(
 }
 
 /// Loads a pending authorization that is still valid, for the sign-in pages.
-pub async fn find_pending(state: &SharedState, request_id: &str) -> Result<pending::Model, Error> {
-    match pending::find(&state.db, request_id).await? {
-        Some(request) if request.expires_at > crate::clock::now() => Ok(request),
-        _ => Err(Error::page(StatusCode::BAD_REQUEST, "request_expired", "")),
+/// Loads a pending authorization that is still valid, for the sign-in pages. `flow` is the
+/// browser's `unilogin_flow` cookie: a request started in another browser is refused, so
+/// nobody can sign in on a request someone else will receive the code for.
+pub async fn find_pending(
+    state: &SharedState,
+    request_id: &str,
+    flow: Option<&str>,
+) -> Result<pending::Model, Error> {
+    let Some(request) = pending::find(&state.db, request_id).await? else {
+        return Err(Error::page(StatusCode::BAD_REQUEST, "request_expired", ""));
+    };
+    if request.expires_at <= crate::clock::now() {
+        return Err(Error::page(StatusCode::BAD_REQUEST, "request_expired", ""));
     }
+    let same_browser = flow.is_some_and(|flow| {
+        crate::crypto::constant_time_eq(
+            sha256_b64(flow).as_bytes(),
+            request.browser_hash.as_bytes(),
+        )
+    });
+    if !same_browser {
+        tracing::warn!(client_id = ?request.client_id, "sign-in request used from another browser");
+        return Err(Error::page(
+            StatusCode::BAD_REQUEST,
+            "request_other_browser",
+            "",
+        ));
+    }
+    Ok(request)
 }
 
 async fn issue_code(

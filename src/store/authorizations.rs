@@ -23,6 +23,8 @@ pub mod pending {
         pub login_hint: Option<String>,
         /// Space-separated `ui_locales` of the request, preferred first.
         pub ui_locales: Option<String>,
+        /// SHA-256 of the `unilogin_flow` cookie of the browser that made the request.
+        pub browser_hash: String,
         pub created_at: i64,
         pub expires_at: i64,
     }
@@ -46,6 +48,7 @@ pub mod pending {
             acr_values: Set(model.acr_values),
             login_hint: Set(model.login_hint),
             ui_locales: Set(model.ui_locales),
+            browser_hash: Set(model.browser_hash),
             created_at: Set(model.created_at),
             expires_at: Set(model.expires_at),
         }

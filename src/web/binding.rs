@@ -16,7 +16,7 @@ use crate::auth::certificate::CertificateIdentity;
 use crate::auth::phone_login::LoginContext;
 use crate::crypto::{constant_time_eq, hmac_b64};
 use crate::error::Error;
-use crate::store::enterprises;
+use crate::store::{audit, enterprises};
 
 /// Time a user has to submit the binding form after the certificate was checked.
 const TICKET_TTL_SECS: i64 = 600;
@@ -124,6 +124,16 @@ pub async fn bind_submit(
     let Some((enterprise_id, fingerprint)) =
         open_ticket(&state, &cookie, &form.binding_ticket, now)
     else {
+        tracing::warn!(source_ip = ?page.source_ip, "binding form with an invalid or expired ticket");
+        let event = audit::Event {
+            actor: "anonymous",
+            action: "enterprise.bind",
+            target: "",
+            result: "failure",
+            source_ip: &page.source_ip,
+            detail: "invalid or expired binding ticket",
+        };
+        audit::append(&state.db, event, now).await?;
         return Err(Error::page(
             StatusCode::BAD_REQUEST,
             "binding_ticket_invalid",

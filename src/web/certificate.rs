@@ -25,7 +25,7 @@ use crate::crypto::{self, sha256_b64};
 use crate::error::Error;
 use crate::listener::ClientCertificate;
 use crate::oidc::authorize;
-use crate::store::{certificate_challenges, sessions};
+use crate::store::{audit, certificate_challenges, sessions};
 
 pub const SELECT_IDENTITY_PATH: &str = "/login/select-identity";
 
@@ -44,7 +44,7 @@ pub async fn certificate_page(
     Query(query): Query<CertificateQuery>,
 ) -> Result<Response, Error> {
     if !query.request_id.is_empty() {
-        authorize::find_pending(&state, &query.request_id).await?;
+        authorize::find_pending(&state, &query.request_id, page.flow.as_deref()).await?;
     }
     if let Some(axum::Extension(ClientCertificate(chain))) = client_certificate
         && !chain.is_empty()
@@ -122,6 +122,11 @@ fn proxy_evidence(
         return None;
     }
 
+    if nginx.is_some() && rfc9440.is_some() {
+        return Some(Err(CertError::Malformed(
+            "both X-SSL-Client-Cert and Client-Cert are present; the proxy must send one".into(),
+        )));
+    }
     if let Some(value) = nginx {
         let verify = headers
             .get("x-ssl-client-verify")
@@ -322,7 +327,9 @@ async fn reject(
 fn message_key(error: &CertError) -> &'static str {
     match error {
         CertError::Malformed(_) => "certificate_malformed",
-        CertError::UntrustedIssuer { .. } | CertError::NotCa { .. } => "certificate_untrusted",
+        CertError::UntrustedIssuer { .. }
+        | CertError::NotCa { .. }
+        | CertError::PathLength { .. } => "certificate_untrusted",
         CertError::BadSignature => "certificate_bad_signature",
         CertError::Expired { .. } => "certificate_expired",
         CertError::NotYetValid { .. } => "certificate_not_yet_valid",
@@ -373,18 +380,37 @@ async fn sign_in(
     let client_id = if request_id.is_empty() {
         None
     } else {
-        Some(authorize::find_pending(state, request_id).await?.client_id)
+        Some(
+            authorize::find_pending(state, request_id, page.flow.as_deref())
+                .await?
+                .client_id,
+        )
     };
     match certificate_login::decide(&state.db, &certificate, client_id.as_deref()).await? {
-        Decision::UnknownEnterprise => Err(Error::page(
-            StatusCode::FORBIDDEN,
-            "enterprise_not_registered",
-            format!(
-                "{} ({})",
-                certificate.enterprise_name,
-                certificate.code.code()
-            ),
-        )),
+        Decision::UnknownEnterprise => {
+            audit::append(
+                &state.db,
+                audit::Event {
+                    actor: &format!("certificate:{}", certificate.fingerprint_sha256),
+                    action: "login.certificate.enterprise",
+                    target: certificate.code.code(),
+                    result: "failure",
+                    source_ip: &page.source_ip,
+                    detail: "enterprise not registered",
+                },
+                now,
+            )
+            .await?;
+            Err(Error::page(
+                StatusCode::FORBIDDEN,
+                "enterprise_not_registered",
+                format!(
+                    "{} ({})",
+                    certificate.enterprise_name,
+                    certificate.code.code()
+                ),
+            ))
+        }
         Decision::BindingRequired { enterprise } => {
             let mut page = page.clone();
             super::binding::binding_page(state, &mut page, &enterprise, &certificate, request_id)
@@ -423,7 +449,7 @@ async fn sign_in(
             } else if request_id.is_empty() {
                 "/".to_owned()
             } else {
-                authorize::complete(state, request_id, &session).await?
+                authorize::complete(state, request_id, page.flow.as_deref(), &session).await?
             };
             Ok(see_other(state, &location, Some(&cookie)))
         }

@@ -114,7 +114,7 @@ pub async fn select_submit(
     let location = if form.request_id.is_empty() {
         "/".to_owned()
     } else {
-        authorize::complete(&state, &form.request_id, &session).await?
+        authorize::complete(&state, &form.request_id, page.flow.as_deref(), &session).await?
     };
     Ok(see_other(&state, &location, None))
 }

@@ -63,7 +63,7 @@ async fn render_login(
     let mut page = page.clone();
     let mut phone = view.phone;
     if !request_id.is_empty() {
-        let request = authorize::find_pending(state, request_id).await?;
+        let request = authorize::find_pending(state, request_id, page.flow.as_deref()).await?;
         client_name = systems::find_by_client_id(&state.db, &request.client_id)
             .await?
             .map(|s| s.name);
@@ -230,7 +230,7 @@ pub async fn submit(
     let form: LoginForm = parse_form(&body)?;
     check_csrf(&state, &page, &form.csrf_token)?;
     if !form.request_id.is_empty() {
-        authorize::find_pending(&state, &form.request_id).await?;
+        authorize::find_pending(&state, &form.request_id, page.flow.as_deref()).await?;
     }
     let fail = |key: &str| LoginView {
         phone: form.phone.clone(),
@@ -267,7 +267,7 @@ pub async fn submit(
         .map_err(Error::internal)?
     {
         Ok(account) => account,
-        Err(Failure::BadCredentials) => {
+        Err(Failure::BadCredentials | Failure::Migrated) => {
             let view = fail("login_failed");
             let status = StatusCode::UNAUTHORIZED;
             return render_login(&state, &page, status, &form.request_id, view).await;
@@ -307,7 +307,7 @@ pub async fn submit(
     } else if form.request_id.is_empty() {
         "/".to_owned()
     } else {
-        authorize::complete(&state, &form.request_id, &session).await?
+        authorize::complete(&state, &form.request_id, page.flow.as_deref(), &session).await?
     };
     Ok(see_other(&state, &location, Some(&cookie)))
 }

@@ -36,6 +36,8 @@ pub struct PageContext {
     lang_explicit: bool,
     pub uri: Uri,
     pub cookie: Option<String>,
+    /// The `unilogin_flow` cookie that ties authorization requests to this browser.
+    pub flow: Option<String>,
     /// Set when `cookie` was created for this response and still has to be sent.
     cookie_is_new: bool,
     pub source_ip: String,
@@ -110,6 +112,7 @@ impl PageContext {
             lang_explicit: query_lang.is_some() || cookie_lang.is_some(),
             uri: parts.uri.clone(),
             cookie: session::cookie_value(&parts.headers),
+            flow: session::read_cookie(&parts.headers, session::FLOW_COOKIE_NAME),
             cookie_is_new: false,
             source_ip,
             peer_ip: parts

@@ -153,7 +153,7 @@ pub async fn change_submit(
             state: sessions::STATE_ACTIVE.to_owned(),
             ..session
         };
-        authorize::complete(&state, &form.request_id, &session).await?
+        authorize::complete(&state, &form.request_id, page.flow.as_deref(), &session).await?
     };
     Ok(see_other(&state, &location, None))
 }

@@ -63,7 +63,7 @@ pub async fn stock_page(
     Query(query): Query<StockQuery>,
 ) -> Result<Response, Error> {
     if !query.request_id.is_empty() {
-        authorize::find_pending(&state, &query.request_id).await?;
+        authorize::find_pending(&state, &query.request_id, page.flow.as_deref()).await?;
     }
     Ok(render_stock(
         &state,
@@ -82,7 +82,7 @@ pub async fn stock_submit(
     let form: StockForm = parse_form(&body)?;
     check_csrf(&state, &page, &form.csrf_token)?;
     if !form.request_id.is_empty() {
-        authorize::find_pending(&state, &form.request_id).await?;
+        authorize::find_pending(&state, &form.request_id, page.flow.as_deref()).await?;
     }
     let fail = |key: &str, offer_certificate: bool| StockView {
         operator_id: form.operator_id.clone(),
@@ -121,6 +121,16 @@ pub async fn stock_submit(
                     &state,
                     &page,
                     StatusCode::UNAUTHORIZED,
+                    &form.request_id,
+                    view,
+                ));
+            }
+            Err(Failure::Migrated) => {
+                let view = fail("stock_already_migrated", true);
+                return Ok(render_stock(
+                    &state,
+                    &page,
+                    StatusCode::OK,
                     &form.request_id,
                     view,
                 ));
@@ -179,7 +189,7 @@ pub async fn stock_submit(
     let location = if form.request_id.is_empty() {
         "/".to_owned()
     } else {
-        authorize::complete(&state, &form.request_id, &session).await?
+        authorize::complete(&state, &form.request_id, page.flow.as_deref(), &session).await?
     };
     Ok(see_other(&state, &location, Some(&cookie)))
 }

@@ -163,3 +163,30 @@ async fn expired_sign_in_request_rejected() {
         page.body
     );
 }
+
+#[tokio::test]
+async fn sign_in_request_tied_to_its_browser() {
+    let app = spawn_app().await;
+    let (url, _) = authorization_url(&app, &[]);
+    let owner = Browser::new();
+    let redirect = owner.get(&url).await;
+    let login_path = redirect.location.unwrap();
+    assert_eq!(
+        owner.get(&app.url(&login_path)).await.status,
+        StatusCode::OK
+    );
+
+    for other in [Browser::new(), {
+        let with_cookie = Browser::new();
+        with_cookie.get(&authorization_url(&app, &[]).0).await;
+        with_cookie
+    }] {
+        let page = other.get(&app.url(&login_path)).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert!(
+            page.body.contains("该登录请求来自另一个浏览器"),
+            "{}",
+            page.body
+        );
+    }
+}

@@ -341,6 +341,23 @@ async fn proxy_header_accepted_only_from_trusted_peer() {
     assert_eq!(rfc9440.status(), StatusCode::OK);
     assert!(rfc9440.text().await.unwrap().contains("维修资金企业绑定"));
 
+    let both = client
+        .get(trusting.url("/login/certificate"))
+        .header("x-ssl-client-cert", escaped_pem(&issued.cert_pem))
+        .header("x-ssl-client-verify", "SUCCESS")
+        .header(
+            "client-cert",
+            format!(":{}:", STANDARD.encode(&issued.cert_der)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        both.status(),
+        StatusCode::UNAUTHORIZED,
+        "conflicting proxy headers are rejected"
+    );
+
     // A server that trusts no proxy ignores the header and offers the challenge page.
     let untrusting = spawn_app().await;
     let ignored = client
@@ -715,6 +732,18 @@ async fn helper_script_signs_challenge() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let signed = signed.expect("the helper script did not start");
+    let foreign = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/sign"))
+        .header("origin", "https://evil.example")
+        .json(&serde_json::json!({ "nonce": nonce }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        foreign.status(),
+        StatusCode::FORBIDDEN,
+        "only the platform's origin may ask for signatures"
+    );
     assert!(signed.get("error").is_none(), "{signed}");
     assert_eq!(signed["algorithm"], "SM3withSM2");
     assert_eq!(signed["pin_verified"], true);

@@ -30,13 +30,16 @@ async fn import_reports_bad_rows_and_is_idempotent() {
     let rows = vec![
         format!("100001,91310000MA1FL8XQ37,上海甲物业有限公司,王五,13900000001,property_company,true,bcrypt,{bcrypt_hash}"),
         format!("100002,MA1FL8XQ-1,上海乙开发有限公司,赵六,13900000002,developer,否,sha256_salted,{}", salted("Old-pass-1")),
-        format!("100003,91310000MA1FL8XQ3U,上海甲物业有限公司,钱七,13900000003,property_company,0,sha256_salted,{}", salted("x")),
+        format!("100003,91310115MA1H7ABC0U,上海丙维修有限公司,钱七,13900000003,property_company,0,sha256_salted,{}", salted("x")),
         "100004,12345,某公司,孙八,13900000004,developer,true,bcrypt,x".to_owned(),
         "100005,91310000MA1FL8XQ37,上海甲物业有限公司,周九,12345,property_company,true,bcrypt,x".to_owned(),
         format!("100006,91310000MA1FL8XQ37,上海甲物业有限公司,吴十,13900000006,bank,true,sha256_salted,{}", salted("x")),
         "100007,91310000MA1FL8XQ37,上海甲物业有限公司,郑一,13900000007,developer,true,md5,abc".to_owned(),
         "100008,91310000MA1FL8XQ37,上海甲物业有限公司,冯二,13900000008,developer,true,bcrypt,$2b$short".to_owned(),
         format!("abc,91310000MA1FL8XQ37,上海甲物业有限公司,陈三,13900000009,developer,maybe,sha256_salted,{}", salted("x")),
+        format!("100010,91310000MA1FL8XQ3U,上海甲物业有限公司,卫四,13900000010,developer,true,sha256_salted,{}", salted("x")),
+        format!("100011,91310000MA1FL8XQ37,上海甲物业有限公司,蒋五,13900000001,developer,true,sha256_salted,{}", salted("x")),
+        format!("100001,91310000MA1FL8XQ37,上海甲物业有限公司,王五,13900000001,developer,true,sha256_salted,{}", salted("x")),
     ];
     let text = csv_file(&rows);
 
@@ -44,7 +47,7 @@ async fn import_reports_bad_rows_and_is_idempotent() {
     assert_eq!(report.imported, 3);
     assert_eq!(report.unchanged, 0);
     let lines: Vec<u64> = report.rejected.iter().map(|(line, _)| *line).collect();
-    assert_eq!(lines, [5, 6, 7, 8, 9, 10]);
+    assert_eq!(lines, [5, 6, 7, 8, 9, 10, 11, 12, 13]);
     assert!(
         report.rejected[0].1.contains("enterprise_code `12345`"),
         "{:?}",
@@ -83,7 +86,28 @@ async fn import_reports_bad_rows_and_is_idempotent() {
         "{:?}",
         report.rejected[5]
     );
-    assert_eq!(report.warnings, [(4, "MA1FL8XQ3".to_owned())]);
+    assert!(
+        report.rejected[6]
+            .1
+            .contains("organization code MA1FL8XQ3 already belongs to USCC 91310000MA1FL8XQ37"),
+        "{:?}",
+        report.rejected[6]
+    );
+    assert!(
+        report.rejected[7]
+            .1
+            .contains("already belongs to 王*, not 蒋*"),
+        "{:?}",
+        report.rejected[7]
+    );
+    assert!(
+        report.rejected[8]
+            .1
+            .contains("operator_id 100001 was imported before with other data"),
+        "{:?}",
+        report.rejected[8]
+    );
+    assert_eq!(report.warnings, [(4, "91310115MA1H7ABC0U".to_owned())]);
 
     let enterprise = enterprises::find_by_uscc(&app.state.db, "91310000MA1FL8XQ37")
         .await
@@ -106,7 +130,7 @@ async fn import_reports_bad_rows_and_is_idempotent() {
     let again = import(&app, &text).await;
     assert_eq!(again.imported, 0);
     assert_eq!(again.unchanged, 3);
-    assert_eq!(again.rejected.len(), 6);
+    assert_eq!(again.rejected.len(), 9);
 }
 
 async fn stock_login(app: &TestApp, browser: &Browser, operator_id: &str, password: &str) -> Page {
@@ -233,9 +257,10 @@ async fn stock_staff_of_bound_enterprise_signs_in() {
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     assert!(page.location.unwrap().starts_with(REDIRECT_URI));
 
-    // The second time the same password is checked against the argon2id hash.
+    // The old operator ID works once; then the new sign-in methods apply.
     let again = stock_login(&app, &Browser::new(), "200002", "Staff-old-1").await;
-    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(again.body.contains("该账号已完成迁移"), "{}", again.body);
 
     let admin_page = stock_login(&app, &Browser::new(), "200001", "Admin-old-1").await;
     assert_eq!(admin_page.status, StatusCode::OK);

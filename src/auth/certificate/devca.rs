@@ -392,9 +392,23 @@ fn read_text(path: &Path) -> Result<String, CertError> {
 }
 
 /// Writes through a temporary file and a rename, so a reader never sees half a file.
+/// Writes through a temporary file and a rename, so readers never see half a file. Private
+/// keys (`*.key.pem`) are readable by the owner only.
 fn write_file(path: &Path, contents: &str) -> Result<(), CertError> {
     let temporary = path.with_extension("tmp");
-    fs::write(&temporary, contents).map_err(|error| CertError::io(&temporary, error))?;
+    let private = path.to_string_lossy().ends_with(".key.pem");
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let write = |options: &fs::OpenOptions| -> std::io::Result<()> {
+        use std::io::Write;
+        options.open(&temporary)?.write_all(contents.as_bytes())
+    };
+    write(&options).map_err(|error| CertError::io(&temporary, error))?;
     fs::rename(&temporary, path).map_err(|error| CertError::io(path, error))
 }
 

@@ -47,6 +47,12 @@ pub enum CertError {
     NotCa { subject: String },
 
     #[error(
+        "The CA certificate \"{subject}\" allows fewer CA certificates below it than the chain \
+         has (basicConstraints pathLenConstraint). Use a chain that the CA is allowed to issue."
+    )]
+    PathLength { subject: String },
+
+    #[error(
         "The certificate with serial number {serial_hex} has been revoked by its CA. Apply \
          to the CA for a new certificate."
     )]
@@ -95,6 +101,7 @@ impl CertError {
             Self::NotYetValid { .. } => "not_yet_valid",
             Self::KeyUsage => "key_usage",
             Self::NotCa { .. } => "not_ca",
+            Self::PathLength { .. } => "path_length",
             Self::Revoked { .. } => "revoked",
             Self::UnsupportedAlgorithm(_) => "unsupported_algorithm",
             Self::NoEnterpriseCode => "no_enterprise_code",

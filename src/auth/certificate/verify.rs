@@ -146,6 +146,7 @@ impl TrustStore {
 
         check_validity(&leaf, now)?;
         check_leaf_key_usage(&leaf)?;
+        check_leaf_profile(&leaf)?;
 
         // chain[i + 1] issued chain[i], and the last entry is the trust anchor.
         let mut chain = vec![&leaf];
@@ -155,6 +156,7 @@ impl TrustStore {
             if let Some(anchor) = find_anchor(current, &anchors)? {
                 check_validity(anchor, now)?;
                 chain.push(anchor);
+                check_path_lengths(&chain)?;
                 return self.check_revocation(&chain, now);
             }
 
@@ -274,6 +276,59 @@ fn check_validity(certificate: &X509Certificate<'_>, now: i64) -> Result<(), Cer
     }
     if now > not_after {
         return Err(CertError::Expired { not_after });
+    }
+    Ok(())
+}
+
+/// Rejects leaves that no CA issues for signing in: not version 3, marked as a CA, or with a
+/// critical extension this parser does not know (RFC 5280 §4.2 requires rejecting those).
+fn check_leaf_profile(leaf: &X509Certificate<'_>) -> Result<(), CertError> {
+    if leaf.version() != x509_parser::x509::X509Version::V3 {
+        return Err(CertError::malformed(
+            "the certificate is not X.509 version 3",
+        ));
+    }
+    if leaf
+        .basic_constraints()
+        .map_err(CertError::malformed)?
+        .is_some_and(|bc| bc.value.ca)
+    {
+        return Err(CertError::malformed(
+            "a CA certificate cannot be used to sign in",
+        ));
+    }
+    let unknown_critical = leaf.extensions().iter().find(|extension| {
+        extension.critical
+            && matches!(
+                extension.parsed_extension(),
+                x509_parser::extensions::ParsedExtension::UnsupportedExtension { .. }
+            )
+    });
+    if let Some(extension) = unknown_critical {
+        return Err(CertError::malformed(format!(
+            "unknown critical extension {}",
+            extension.oid
+        )));
+    }
+    Ok(())
+}
+
+/// Enforces basicConstraints pathLenConstraint: a CA may have at most that many CA
+/// certificates below it before the leaf. `chain[0]` is the leaf.
+fn check_path_lengths(chain: &[&X509Certificate<'_>]) -> Result<(), CertError> {
+    for (index, issuer) in chain.iter().enumerate().skip(1) {
+        let below = index - 1;
+        let limit = issuer
+            .basic_constraints()
+            .map_err(CertError::malformed)?
+            .and_then(|bc| bc.value.path_len_constraint);
+        if let Some(limit) = limit
+            && below > usize::try_from(limit).unwrap_or(usize::MAX)
+        {
+            return Err(CertError::PathLength {
+                subject: issuer.subject().to_string(),
+            });
+        }
     }
     Ok(())
 }

@@ -82,6 +82,69 @@ fn verify_p256_chain_with_intermediate() {
 }
 
 #[test]
+fn verify_enforces_path_length() {
+    let root_key = KeyPair::generate().unwrap();
+    let mut root_params = ca_params("Test Root Pathlen");
+    root_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    let root = root_params.self_signed(&root_key).unwrap();
+    let root_issuer = Issuer::new(root_params, root_key);
+
+    let intermediate_key = KeyPair::generate().unwrap();
+    let intermediate_params = ca_params("Test Intermediate Below Pathlen 0");
+    let intermediate = intermediate_params
+        .signed_by(&intermediate_key, &root_issuer)
+        .unwrap();
+    let intermediate_issuer = Issuer::new(intermediate_params, intermediate_key);
+
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = leaf_params()
+        .signed_by(&leaf_key, &intermediate_issuer)
+        .unwrap();
+    let direct_leaf = leaf_params().signed_by(&leaf_key, &root_issuer).unwrap();
+    let store = TrustStore::from_pem(&[&root.pem()], &[]).unwrap();
+
+    assert_eq!(
+        store.verify(leaf.der(), &[intermediate.der().to_vec()], unix_now()),
+        Err(CertError::PathLength {
+            subject: "CN=Test Root Pathlen".into()
+        })
+    );
+    assert_eq!(store.verify(direct_leaf.der(), &[], unix_now()), Ok(()));
+}
+
+#[test]
+fn verify_rejects_ca_leaf_and_unknown_critical_extension() {
+    let root_key = KeyPair::generate().unwrap();
+    let root_params = ca_params("Test Root Leaf Profile");
+    let root = root_params.self_signed(&root_key).unwrap();
+    let root_issuer = Issuer::new(root_params, root_key);
+    let store_with_root = TrustStore::from_pem(&[&root.pem()], &[]).unwrap();
+
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut ca_leaf = leaf_params();
+    ca_leaf.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_leaf = ca_leaf.signed_by(&leaf_key, &root_issuer).unwrap();
+    assert!(matches!(
+        store_with_root.verify(ca_leaf.der(), &[], unix_now()),
+        Err(CertError::Malformed(_))
+    ));
+
+    let mut critical = leaf_params();
+    let mut extension =
+        rcgen::CustomExtension::from_oid_content(&[1, 2, 3, 4, 5], vec![0x05, 0x00]);
+    extension.set_criticality(true);
+    critical.custom_extensions = vec![extension];
+    let critical = critical.signed_by(&leaf_key, &root_issuer).unwrap();
+    let result = store_with_root.verify(critical.der(), &[], unix_now());
+    assert_eq!(
+        result,
+        Err(CertError::Malformed(
+            "unknown critical extension 1.2.3.4.5".into()
+        ))
+    );
+}
+
+#[test]
 fn verify_rejects_unknown_ca() {
     let other_key = KeyPair::generate().unwrap();
     let other_params = ca_params("Other CA");
