@@ -123,6 +123,20 @@ fn import_reports_rejected_lines_and_fails() {
          2,bad,甲公司,李四,13900000002,developer,true,sha256_salted,s$00\n",
     )
     .unwrap();
+    let client = unilogin(
+        dir.path(),
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "fund",
+            "--name",
+            "维修资金系统",
+            "--redirect-uri",
+            "https://fund.example.cn/cb",
+        ],
+    );
+    assert!(client.status.success(), "{client:?}");
     let output = unilogin(dir.path(), &["import", "operators", file.to_str().unwrap()]);
     assert!(!output.status.success());
     let text = stdout(&output);

@@ -18,7 +18,7 @@ use crate::auth::legacy_password::Scheme;
 use crate::domain::identity;
 use crate::domain::phone::Phone;
 use crate::domain::uscc::{self, EnterpriseCode};
-use crate::store::{accounts, enterprises, identities, legacy_credentials};
+use crate::store::{accounts, enterprises, identities, legacy_credentials, systems};
 
 pub const DEFAULT_SYSTEM: &str = "fund";
 
@@ -239,6 +239,16 @@ async fn store_operator(
                 operator.operator_id
             ))
         });
+    }
+
+    if systems::find_by_client_id(db, &operator.system)
+        .await?
+        .is_none()
+    {
+        return Ok(Stored::Conflict(format!(
+            "system `{}` is not a registered client; register it with `unilogin client add` first",
+            operator.system
+        )));
     }
 
     let enterprise = match find_or_create_enterprise(db, operator, now).await? {

@@ -152,6 +152,8 @@ pub enum Decision {
     UnknownEnterprise,
     /// The enterprise has no bound administrator yet.
     BindingRequired { enterprise: enterprises::Model },
+    /// The administrator holds no identity in the requesting system.
+    NoIdentityForSystem { enterprise: enterprises::Model },
     /// The bound administrator's identities in this enterprise; more than one means a choice.
     SignIn {
         enterprise: enterprises::Model,
@@ -185,13 +187,12 @@ pub async fn decide(
         .into_iter()
         .filter(|identity| identity.account_id == bound.account_id)
         .collect();
-    // Prefer the identities made for the requesting system when there are any.
-    if let Some(client_id) = client_id
-        && candidates
-            .iter()
-            .any(|identity| identity.system_id == client_id)
-    {
+    // An identity belongs to one system: a relying party gets only its own identities.
+    if let Some(client_id) = client_id {
         candidates.retain(|identity| identity.system_id == client_id);
+        if candidates.is_empty() {
+            return Ok(Decision::NoIdentityForSystem { enterprise });
+        }
     }
     if candidates.is_empty() {
         return Ok(Decision::BindingRequired { enterprise });

@@ -292,11 +292,11 @@ pub async fn verify(
         let error = CertError::Malformed(
             "the nonce is unknown, expired, already used or from another browser".into(),
         );
-        return reject(&state, &page, method, &chain, error).await;
+        return reject_with(&state, &page, method, &chain, error, "challenge_invalid").await;
     };
     if !certificate_challenges::consume(&state.db, &challenge.nonce, now).await? {
         let error = CertError::Malformed("the nonce was already used".into());
-        return reject(&state, &page, method, &chain, error).await;
+        return reject_with(&state, &page, method, &chain, error, "challenge_invalid").await;
     }
     if let Err(error) =
         verify_challenge(&chain[0], algorithm, challenge.nonce.as_bytes(), &signature)
@@ -314,12 +314,25 @@ async fn reject(
     chain: &[Vec<u8>],
     error: CertError,
 ) -> Result<Response, Error> {
+    let key = message_key(&error);
+    reject_with(state, page, method, chain, error, key).await
+}
+
+/// Like `reject`, with the page message chosen by the caller.
+async fn reject_with(
+    state: &SharedState,
+    page: &PageContext,
+    method: Method,
+    chain: &[Vec<u8>],
+    error: CertError,
+    message_key: &'static str,
+) -> Result<Response, Error> {
     let now = crate::clock::now();
     certificate_login::audit_attempt(&state.db, method, chain, Err(&error), &page.source_ip, now)
         .await?;
     Err(Error::page(
         StatusCode::UNAUTHORIZED,
-        message_key(&error),
+        message_key,
         error.to_string(),
     ))
 }
@@ -411,6 +424,11 @@ async fn sign_in(
                 ),
             ))
         }
+        Decision::NoIdentityForSystem { enterprise } => Err(Error::page(
+            StatusCode::FORBIDDEN,
+            "no_identity_for_system",
+            enterprise.name,
+        )),
         Decision::BindingRequired { enterprise } => {
             let mut page = page.clone();
             super::binding::binding_page(state, &mut page, &enterprise, &certificate, request_id)

@@ -171,6 +171,18 @@ pub async fn stock_submit(
         ));
     }
 
+    if !form.request_id.is_empty() {
+        let request =
+            authorize::find_pending(&state, &form.request_id, page.flow.as_deref()).await?;
+        if request.client_id != operator.identity.system_id {
+            return Err(Error::page(
+                StatusCode::FORBIDDEN,
+                "no_identity_for_system",
+                operator.identity.system_id,
+            ));
+        }
+    }
+
     // TODO: staff are to be routed to real-name verification here; until that exists they
     // continue to the relying party with the old password as their only factor.
     let start = SessionStart {

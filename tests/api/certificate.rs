@@ -862,3 +862,53 @@ async fn acr_values_for_certificate_leads_to_certificate_page() {
         Some("login_required")
     );
 }
+
+#[tokio::test]
+async fn identities_serve_only_their_system() {
+    let app = spawn_app().await;
+    import_enterprises(&app).await;
+    app.register_system("bidding").await;
+    let browser =
+        Browser::with_certificate(&app, identity_pem(&issue(&app, USCC_A, NAME_A, |_| {})));
+    let (request_id, _) = pending_request(&app, &browser, &[]).await;
+    let binding = tls_certificate_page(&app, &browser, &request_id).await;
+    assert_eq!(
+        bind(&app, &browser, &binding, "300001", "Admin-old-1")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+
+    let other_system = [
+        ("client_id", "bidding"),
+        ("redirect_uri", "http://127.0.0.1:9/bidding"),
+    ];
+    let (request_id, _) = pending_request(&app, &browser, &other_system).await;
+    let page = tls_certificate_page(&app, &browser, &request_id).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        page.body.contains("您在该业务系统没有可用身份"),
+        "{}",
+        page.body
+    );
+
+    let header = "operator_id,enterprise_code,enterprise_name,person_name,phone,identity_type,is_admin,password_scheme,password_hash,system\n";
+    let row = format!(
+        "500001,{USCC_A},{NAME_A},孙八,13900000031,developer,false,sha256_salted,{},nosuchsystem\n",
+        salted("x")
+    );
+    let report = import_operators(
+        &app.state.db,
+        format!("{header}{row}").as_bytes(),
+        unilogin::clock::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.imported, 0);
+    assert!(
+        report.rejected[0]
+            .1
+            .contains("system `nosuchsystem` is not a registered client"),
+        "{report:?}"
+    );
+}

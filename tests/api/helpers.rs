@@ -104,6 +104,20 @@ impl TestApp {
         format!("{}{path}", self.issuer)
     }
 
+    /// Registers another system (OIDC client) with a placeholder secret and redirect URI.
+    pub async fn register_system(&self, client_id: &str) {
+        let system = systems::NewSystem {
+            client_id,
+            name: client_id,
+            secret_hash: sha256_b64("unused"),
+            redirect_uris: &[format!("http://127.0.0.1:9/{client_id}")],
+            post_logout_redirect_uris: &[],
+        };
+        systems::insert(&self.state.db, system, unilogin::clock::now())
+            .await
+            .unwrap();
+    }
+
     /// Creates an account with `PASSWORD`; `must_change` as an account from `account add` has.
     pub async fn add_account(&self, phone: &str, must_change: bool) -> accounts::Model {
         let hash = unilogin::auth::password::hash_blocking(PASSWORD).unwrap();

@@ -26,6 +26,7 @@ async fn import(app: &TestApp, text: &str) -> ImportReport {
 #[tokio::test]
 async fn import_reports_bad_rows_and_is_idempotent() {
     let app = spawn_app().await;
+    app.register_system("fund").await;
     let bcrypt_hash = bcrypt::hash("Old-pass-1", 4).unwrap();
     let rows = vec![
         format!("100001,91310000MA1FL8XQ37,上海甲物业有限公司,王五,13900000001,property_company,true,bcrypt,{bcrypt_hash}"),
@@ -155,7 +156,7 @@ async fn stock_login(app: &TestApp, browser: &Browser, operator_id: &str, passwo
 }
 
 async fn import_staff(app: &TestApp) {
-    let rows = vec![
+    let rows = [
         format!(
             "200001,91310000MA1FL8XQ37,上海甲物业有限公司,王五,13900000001,property_company,true,sha256_salted,{}",
             salted("Admin-old-1")
@@ -165,7 +166,15 @@ async fn import_staff(app: &TestApp) {
             salted("Staff-old-1")
         ),
     ];
-    let report = import(app, &csv_file(&rows)).await;
+    let header = HEADER.trim_end().to_owned() + ",system\n";
+    let text = format!(
+        "{header}{}\n",
+        rows.iter()
+            .map(|row| format!("{row},{CLIENT_ID}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let report = import(app, &text).await;
     assert_eq!(report.imported, 2, "{report:?}");
 }
 

@@ -174,6 +174,11 @@ impl DevCa {
     }
 
     /// Paths of the two CA certificates, to configure as trust anchors.
+    /// The folder holding the CA files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn ca_pem_paths(&self) -> Vec<PathBuf> {
         vec![self.dir.join("ca.pem"), self.dir.join("sm2-ca.pem")]
     }

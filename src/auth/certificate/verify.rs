@@ -111,7 +111,16 @@ impl TrustStore {
             let Some(path) = &file.path else { continue };
             let modified = modified_time(path)?;
             if modified != file.modified {
-                replacements.push((index, read_crl_file(path)?));
+                let replacement = read_crl_file(path)?;
+                // A CRL with a lower CRL number than the one loaded is an older copy: using it
+                // would un-revoke certificates (RFC 5280 §5.2.3 numbers CRLs in order).
+                if highest_crl_number(&replacement.ders) < highest_crl_number(&file.ders) {
+                    return Err(CertError::BadCrl {
+                        issuer: path.display().to_string(),
+                        reason: "its CRL number is lower than the one already loaded".into(),
+                    });
+                }
+                replacements.push((index, replacement));
             }
         }
 
@@ -389,6 +398,20 @@ fn read_crl_file(path: &Path) -> Result<CrlFile, CertError> {
         modified,
         ders,
     })
+}
+
+/// The largest CRL number among CRLs, as (length, big-endian bytes) so that tuples compare
+/// as numbers.
+fn highest_crl_number(ders: &[Vec<u8>]) -> (usize, Vec<u8>) {
+    ders.iter()
+        .filter_map(|der| {
+            parse_crl(der)
+                .ok()
+                .and_then(|crl| crl.crl_number().map(|n| n.to_bytes_be()))
+        })
+        .map(|bytes| (bytes.len(), bytes))
+        .max()
+        .unwrap_or_default()
 }
 
 fn modified_time(path: &Path) -> Result<Option<SystemTime>, CertError> {

@@ -319,9 +319,35 @@ fn reload_picks_up_new_revocations() {
     assert_eq!(store.reload_if_changed(), Ok(true));
     assert_eq!(
         store.verify(&second.cert_der, &[], unix_now()),
-        Err(CertError::Revoked { serial_hex })
+        Err(CertError::Revoked {
+            serial_hex: serial_hex.clone()
+        })
     );
     assert_eq!(store.reload_if_changed(), Ok(false));
+
+    // An older copy of the CRL put back in place is refused; the newer entries stay in force.
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    std::fs::write(dir.path().join("crl.pem"), ca_crl_with_number_one(&ca)).unwrap();
+    assert!(matches!(
+        store.reload_if_changed(),
+        Err(CertError::BadCrl { .. })
+    ));
+    assert_eq!(
+        store.verify(&second.cert_der, &[], unix_now()),
+        Err(CertError::Revoked { serial_hex })
+    );
+}
+
+/// The CA's CRL as first written by `DevCa::init`: number 1, no entries.
+fn ca_crl_with_number_one(ca: &DevCa) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    for file in ["ca.pem", "ca.key.pem", "sm2-ca.pem", "sm2-ca.key.pem"] {
+        std::fs::copy(ca.dir().join(file), copy.join(file)).unwrap();
+    }
+    DevCa::init(&copy).unwrap();
+    std::fs::read(copy.join("crl.pem")).unwrap()
 }
 
 #[test]
