@@ -210,6 +210,8 @@ pub async fn serve_tls(
             {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(error)) => {
+                    // NOTE: a client certificate rejected here (no proof of key possession, or
+                    // not parsable by rustls) leaves this log line but no audit event.
                     tracing::info!(peer = %peer, error = %error, "TLS handshake failed");
                     return;
                 }

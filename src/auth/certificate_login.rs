@@ -32,6 +32,8 @@ impl Method {
         }
     }
 
+    /// NOTE: `pin_verified` is what the helper app reports; the server cannot check that a
+    /// PIN was entered, so `pin` in `amr` is only as trustworthy as the helper.
     pub fn amr(self) -> &'static str {
         match self {
             Method::Challenge { pin_verified: true } => AMR_HARDWARE_KEY_PIN,

@@ -204,6 +204,8 @@ pub struct ChallengeForm {
 }
 
 /// `POST /login/certificate/challenge`: a single-use nonce bound to this browser.
+/// TODO: nonces are not rate-limited per browser or address, and expired ones are never
+/// deleted.
 pub async fn challenge(
     State(state): State<SharedState>,
     page: PageContext,

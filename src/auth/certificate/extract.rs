@@ -84,7 +84,8 @@ pub fn validate_sources(sources: &[String]) -> Result<(), CertError> {
 
 /// Reads the enterprise identity from a DER certificate. Sources are tried in order and the
 /// first value that classifies as a USCC or organization code wins, even when its check
-/// character is wrong (see [`EnterpriseCode::check_digit_ok`]).
+/// character is wrong (see [`EnterpriseCode::check_digit_ok`]). Codes of different
+/// enterprises in different places are an error.
 pub fn read_identity(der: &[u8], sources: &[String]) -> Result<CertificateIdentity, CertError> {
     let sources = sources
         .iter()
@@ -92,10 +93,26 @@ pub fn read_identity(der: &[u8], sources: &[String]) -> Result<CertificateIdenti
         .collect::<Result<Vec<_>, _>>()?;
     let cert = parse_certificate(der)?;
 
-    let (code, source) = sources
+    let found: Vec<(EnterpriseCode, &String)> = sources
         .iter()
-        .find_map(|(entry, source)| find_code(&cert, source).map(|code| (code, (*entry).clone())))
-        .ok_or(CertError::NoEnterpriseCode)?;
+        .filter_map(|(entry, source)| find_code(&cert, source).map(|code| (code, *entry)))
+        .collect();
+    let Some((code, source)) = found.first().cloned() else {
+        return Err(CertError::NoEnterpriseCode);
+    };
+    // Two places naming different enterprises make the certificate ambiguous; an
+    // organization code that matches the USCC's positions 9 to 17 is the same enterprise.
+    if let Some((other, other_source)) = found
+        .iter()
+        .find(|(other, _)| other.org_code() != code.org_code())
+    {
+        return Err(CertError::malformed(format!(
+            "the certificate names different enterprises: {} in {source} and {} in {other_source}",
+            code.code(),
+            other.code()
+        )));
+    }
+    let source = source.clone();
 
     let subject = cert.subject();
     let enterprise_name = first_attribute(subject, &OID_X509_ORGANIZATION_NAME)

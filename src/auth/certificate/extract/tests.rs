@@ -122,8 +122,9 @@ fn read_identity_first_source_wins() {
         der.extend_from_slice(value.as_bytes());
         der
     };
+    // The OU carries the organization code inside the USCC: the same enterprise.
     let der = self_signed(
-        &[(DnType::OrganizationalUnitName, "91350100M000100Y43")],
+        &[(DnType::OrganizationalUnitName, "MA1FL8XQ3")],
         vec![CustomExtension::from_oid_content(
             &arcs("1.2.86.11.7.3"),
             utf8(USCC),
@@ -135,8 +136,30 @@ fn read_identity_first_source_wins() {
 
     let ou_first = vec!["subject.OU".to_owned(), "1.2.86.11.7.3".to_owned()];
     let identity = read_identity(&der, &ou_first).unwrap();
-    assert_eq!(identity.code.code(), "91350100M000100Y43");
+    assert_eq!(identity.code.code(), "MA1FL8XQ3");
     assert_eq!(identity.source, "subject.OU");
+}
+
+#[test]
+fn read_identity_rejects_conflicting_codes() {
+    let utf8 = |value: &str| {
+        let mut der = vec![0x0c, u8::try_from(value.len()).unwrap()];
+        der.extend_from_slice(value.as_bytes());
+        der
+    };
+    let der = self_signed(
+        &[(DnType::OrganizationalUnitName, "91350100M000100Y43")],
+        vec![CustomExtension::from_oid_content(
+            &arcs("1.2.86.11.7.3"),
+            utf8(USCC),
+        )],
+    );
+    assert_eq!(
+        read_identity(&der, &default_sources()),
+        Err(CertError::Malformed(format!(
+            "the certificate names different enterprises: {USCC} in 1.2.86.11.7.3 and 91350100M000100Y43 in subject.OU"
+        )))
+    );
 }
 
 #[test]
