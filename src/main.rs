@@ -63,7 +63,7 @@ enum DevCaCommand {
         name: String,
         #[arg(long, value_enum, default_value = "rsa")]
         key: KeyArg,
-        /// Where the code goes: an extension OID, `subject.serialNumber` or `subject.OU`.
+        /// Place of the code: an extension OID, `subject.serialNumber` or `subject.OU`.
         #[arg(long, default_value = "1.2.156.112570.11.210")]
         place: String,
         /// Issue a certificate that expired a year ago.
@@ -113,8 +113,10 @@ enum ImportCommand {
 enum ClientCommand {
     /// Register a client and print its generated secret once.
     Add {
+        /// Client identifier: letters, digits, `-`, `_` or `.`.
         #[arg(long)]
         client_id: String,
+        /// Display name shown on the sign-in page.
         #[arg(long)]
         name: String,
         /// Exact redirect URI; repeat for several.
@@ -133,8 +135,10 @@ enum AccountCommand {
     /// Create an account; a random initial password goes out by SMS and must be changed at
     /// the first sign-in.
     Add {
+        /// Mainland mobile number; +86, 0086 and 86 prefixes are accepted.
         #[arg(long)]
         phone: String,
+        /// The person's name as on the ID card.
         #[arg(long)]
         name: String,
     },

@@ -1,4 +1,4 @@
-//! Signing keys and the JWKS. Keys live in the database with the private part sealed by the
+//! Signing keys and the JWKS. Keys live in the database, the private part sealed by the
 //! master key; they are parsed once at start-up and RS256 signing goes through aws-lc-rs.
 
 use std::collections::HashMap;

@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 
 use crate::domain::phone::Phone;
 
-/// Why a message is sent; also the `purpose` field of the outbox.
+/// The reason a message is sent, written as the `purpose` field of the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     Login,
