@@ -13,7 +13,6 @@ use super::{PageContext, check_csrf, parse_form, render};
 use crate::app::SharedState;
 use crate::auth::binding::{self, BindingFailure, BindingLimits};
 use crate::auth::certificate::CertificateIdentity;
-use crate::auth::phone_login::LoginContext;
 use crate::crypto::{constant_time_eq, hmac_b64};
 use crate::error::Error;
 use crate::store::{audit, enterprises};
@@ -144,13 +143,7 @@ pub async fn bind_submit(
         .await?
         .ok_or_else(|| Error::page(StatusCode::BAD_REQUEST, "binding_ticket_invalid", ""))?;
 
-    let ctx = LoginContext {
-        db: &state.db,
-        passwords: &state.passwords,
-        login: &state.config.login,
-        sms_max_attempts: state.config.sms.max_attempts,
-        source_ip: &page.source_ip,
-    };
+    let ctx = super::login_context(&state, &page);
     let limits = BindingLimits {
         max_failures: state.config.certificate.binding_max_failures,
         lockout_secs: state.config.certificate.binding_lockout_secs,

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{PageContext, check_csrf, parse_form, render};
 use crate::app::SharedState;
-use crate::auth::phone_login::{self, Credentials, Failure, LoginContext};
+use crate::auth::phone_login::{self, Credentials, Failure};
 use crate::auth::session::{self, SessionStart};
 use crate::auth::sms_code::{self, SendOutcome, SendRequest};
 use crate::domain::phone::Phone;
@@ -249,13 +249,7 @@ pub async fn submit(
         return render_login(&state, &page, status, &form.request_id, view).await;
     };
 
-    let ctx = LoginContext {
-        db: &state.db,
-        passwords: &state.passwords,
-        login: &state.config.login,
-        sms_max_attempts: state.config.sms.max_attempts,
-        source_ip: &page.source_ip,
-    };
+    let ctx = super::login_context(&state, &page);
     let credentials = Credentials {
         phone,
         password: form.password.clone(),

@@ -265,13 +265,11 @@ pub async fn not_found() -> Error {
     Error::page(StatusCode::NOT_FOUND, "not_found", "")
 }
 
-pub async fn style_css() -> Response {
-    let mut response = templates::STYLE_CSS.into_response();
+/// Serves an embedded static file, cacheable for an hour.
+fn static_file(body: &'static str, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),
@@ -279,18 +277,26 @@ pub async fn style_css() -> Response {
     response
 }
 
+pub async fn style_css() -> Response {
+    static_file(templates::STYLE_CSS, "text/css; charset=utf-8")
+}
+
 pub async fn certificate_js() -> Response {
-    let mut response = templates::CERTIFICATE_JS.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    response
+    static_file(templates::CERTIFICATE_JS, "text/javascript; charset=utf-8")
+}
+
+/// The context for the sign-in procedures, with the client address of this request.
+pub fn login_context<'a>(
+    state: &'a SharedState,
+    page: &'a PageContext,
+) -> crate::auth::phone_login::LoginContext<'a> {
+    crate::auth::phone_login::LoginContext {
+        db: &state.db,
+        passwords: &state.passwords,
+        login: &state.config.login,
+        sms_max_attempts: state.config.sms.max_attempts,
+        source_ip: &page.source_ip,
+    }
 }
 
 pub async fn index(State(state): State<SharedState>, page: PageContext) -> Result<Response, Error> {

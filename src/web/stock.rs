@@ -10,7 +10,7 @@ use serde_json::json;
 use super::login::see_other;
 use super::{PageContext, check_csrf, parse_form, render};
 use crate::app::SharedState;
-use crate::auth::phone_login::{Failure, LoginContext};
+use crate::auth::phone_login::Failure;
 use crate::auth::session::{self, SessionStart};
 use crate::auth::stock_login;
 use crate::error::Error;
@@ -101,13 +101,7 @@ pub async fn stock_submit(
         ));
     }
 
-    let ctx = LoginContext {
-        db: &state.db,
-        passwords: &state.passwords,
-        login: &state.config.login,
-        sms_max_attempts: state.config.sms.max_attempts,
-        source_ip: &page.source_ip,
-    };
+    let ctx = super::login_context(&state, &page);
     let now = crate::clock::now();
     let operator =
         match stock_login::authenticate(&ctx, &form.operator_id, form.password.clone(), now)
