@@ -213,6 +213,9 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// Largest request body accepted; forms and token requests are far smaller.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
 pub fn router(state: SharedState) -> Router {
     let pages = Router::new()
         .route("/", get(web::index))
@@ -255,6 +258,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/demo/start", get(web::demo::start))
         .route("/demo/callback", get(web::demo::callback))
         .fallback(web::not_found)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             web::error_pages,
@@ -272,14 +276,15 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/static/style.css", get(web::style_css))
         .route("/static/certificate.js", get(web::certificate_js))
-        .route("/healthz", get(|| async { "ok" }));
+        .route("/static/login.js", get(web::login_js))
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
 
     let security_header = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
     api.merge(pages)
         .with_state(state)
-        .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(security_header(
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",

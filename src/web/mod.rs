@@ -253,12 +253,36 @@ pub async fn error_pages(
     let page = PageContext::from_parts(&parts, &state.config.certificate.trusted_proxies);
     let response = next.run(Request::from_parts(parts, body)).await;
 
-    let Some(error) = response.extensions().get::<PageError>().cloned() else {
-        return response;
+    let error = match response.extensions().get::<PageError>().cloned() {
+        Some(error) => error,
+        // Rejections from axum and tower (wrong method, body too large, malformed query)
+        // come as plain text; pages show them in the theme like every other error.
+        None if is_plain_rejection(&response) => PageError {
+            message_key: match response.status() {
+                StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+                StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+                _ => "invalid_request",
+            },
+            detail: String::new(),
+        },
+        None => return response,
     };
     let message = page.message(&state, error.message_key);
     let context = json!({ "message": message, "detail": error.detail });
     render(&state, &page, response.status(), "error.html", context)
+}
+
+fn is_plain_rejection(response: &Response) -> bool {
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    plain
+        && (status == StatusCode::METHOD_NOT_ALLOWED
+            || status == StatusCode::PAYLOAD_TOO_LARGE
+            || status == StatusCode::BAD_REQUEST)
 }
 
 pub async fn not_found() -> Error {
@@ -283,6 +307,10 @@ pub async fn style_css() -> Response {
 
 pub async fn certificate_js() -> Response {
     static_file(templates::CERTIFICATE_JS, "text/javascript; charset=utf-8")
+}
+
+pub async fn login_js() -> Response {
+    static_file(templates::LOGIN_JS, "text/javascript; charset=utf-8")
 }
 
 /// The context for the sign-in procedures, with the client address of this request.

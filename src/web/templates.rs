@@ -100,6 +100,7 @@ const ZH_CN: &str = include_str!("../../themes/default/messages/zh-CN.toml");
 const EN: &str = include_str!("../../themes/default/messages/en.toml");
 pub const STYLE_CSS: &str = include_str!("../../themes/default/static/style.css");
 pub const CERTIFICATE_JS: &str = include_str!("../../themes/default/static/certificate.js");
+pub const LOGIN_JS: &str = include_str!("../../themes/default/static/login.js");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ThemeError {

@@ -190,3 +190,43 @@ async fn sign_in_request_tied_to_its_browser() {
         );
     }
 }
+
+#[tokio::test]
+async fn framework_rejections_use_themed_pages() {
+    let app = spawn_app().await;
+    let browser = Browser::new();
+    let wrong_method = browser.get(&app.url("/login/sms-code")).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(
+        wrong_method.body.contains("该页面不支持这种访问方式"),
+        "{}",
+        wrong_method.body
+    );
+
+    let duplicated = browser
+        .get(&app.url("/login?request_id=a&request_id=b"))
+        .await;
+    assert_eq!(duplicated.status, StatusCode::BAD_REQUEST);
+    assert!(
+        duplicated.body.contains("请求格式不正确"),
+        "{}",
+        duplicated.body
+    );
+
+    let huge = "x".repeat(70 * 1024);
+    let too_large = browser
+        .post(&app.url("/login"), &[("phone", huge.as_str())])
+        .await;
+    assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        too_large.body.contains("提交的内容过大"),
+        "{}",
+        too_large.body
+    );
+
+    let script = reqwest::get(app.url("/static/login.js")).await.unwrap();
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+}
