@@ -34,3 +34,16 @@ pub fn parse_unique_params(
     }
     Ok(params)
 }
+
+/// Parses the form body of a token, revocation or introspection request; a repeated
+/// parameter is an `invalid_request` error.
+pub fn parse_oauth_form(
+    body: &[u8],
+) -> Result<std::collections::HashMap<String, String>, crate::error::OAuthError> {
+    parse_unique_params(body).map_err(|name| {
+        crate::error::OAuthError::new(
+            "invalid_request",
+            format!("parameter `{name}` appears more than once"),
+        )
+    })
+}

@@ -25,12 +25,7 @@ async fn authenticated(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(systems::Model, String), OAuthError> {
-    let params = super::parse_unique_params(body).map_err(|name| {
-        OAuthError::new(
-            "invalid_request",
-            format!("parameter `{name}` appears more than once"),
-        )
-    })?;
+    let params = super::parse_oauth_form(body)?;
     let param = |name: &str| {
         params
             .get(name)
@@ -76,7 +71,7 @@ fn no_store(body: Value) -> Response {
     response
 }
 
-/// `POST /revoke`. Answers 200 for unknown tokens too (RFC 7009 §2.2). Revoking a refresh
+/// `POST /revoke`. Returns 200 for unknown tokens too (RFC 7009 §2.2). Revoking a refresh
 /// token revokes its family and the family's access tokens.
 pub async fn revoke(
     State(state): State<SharedState>,

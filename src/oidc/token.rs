@@ -21,12 +21,7 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
-    let params = crate::oidc::parse_unique_params(&body).map_err(|name| {
-        OAuthError::new(
-            "invalid_request",
-            format!("parameter `{name}` appears more than once"),
-        )
-    })?;
+    let params = crate::oidc::parse_oauth_form(&body)?;
     let param = |name: &str| {
         params
             .get(name)
@@ -216,7 +211,7 @@ pub async fn exchange_code(
     issue_tokens(state, &grant, &account, now).await
 }
 
-/// What a token response is issued for: a redeemed code or a rotated refresh token.
+/// Grant behind a token response: a redeemed code or a rotated refresh token.
 pub struct Grant {
     /// Shared by every token descended from one authorization code.
     pub grant_id: String,
