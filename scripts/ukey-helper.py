@@ -47,7 +47,7 @@ def make_handler(options, certificate):
                 self.send_header("Vary", "Origin")
             self.send_header("Access-Control-Allow-Methods", "POST, OPTIONS")
             self.send_header("Access-Control-Allow-Headers", "Content-Type")
-            # Chrome asks before a public page may call a loopback address.
+            # Chrome sends a preflight before a public page may call a loopback address.
             self.send_header("Access-Control-Allow-Private-Network", "true")
 
         def reply(self, status, body):

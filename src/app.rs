@@ -137,8 +137,8 @@ pub async fn build_state(config: Config, demo: bool) -> Result<SharedState, Star
     }))
 }
 
-/// Loads the configured CAs and CRLs; without configured CAs, the development CA (created on
-/// first start) is trusted and a warning says so.
+/// Loads the configured CAs and CRLs. Without configured CAs, the development CA (created on
+/// first start) is trusted and a warning is logged.
 fn load_trust_store(config: &Config) -> Result<(TrustStore, Vec<Vec<u8>>), StartupError> {
     let (ca_files, crl_files) = if config.certificate.ca_files.is_empty() {
         let dev_ca = DevCa::init(&config.dev_ca_dir())?;

@@ -26,7 +26,7 @@ pub struct Config {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateConfig {
-    /// Address of the HTTPS listener that asks for client certificates; empty disables it.
+    /// Address of the HTTPS listener that requests client certificates. Empty disables it.
     pub listen: String,
     /// URL of that listener as browsers reach it, for links to certificate sign-in.
     pub public_url: String,
@@ -42,7 +42,7 @@ pub struct CertificateConfig {
     /// Proxies (CIDR) whose `X-SSL-Client-Cert` or `Client-Cert` header is accepted, and whose
     /// `X-Forwarded-For` names the client address for rate limits and audit events.
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Where the USCC is read from, in order: extension OIDs, `subject.serialNumber`,
+    /// Places the USCC is read from, in order: extension OIDs, `subject.serialNumber`,
     /// `subject.OU`, `subject.O`, `subject.CN`.
     pub uscc_sources: Vec<String>,
     pub challenge_ttl_secs: i64,

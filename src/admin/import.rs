@@ -324,7 +324,7 @@ async fn store_operator(
     Ok(Stored::Imported)
 }
 
-/// Whether a row repeats exactly what an earlier import stored for its operator ID.
+/// Returns whether a row repeats exactly what an earlier import stored for its operator ID.
 async fn same_as_imported(
     db: &DatabaseConnection,
     operator: &Operator,

@@ -32,7 +32,7 @@ impl Method {
         }
     }
 
-    /// NOTE: `pin_verified` is what the helper app reports; the server cannot check that a
+    /// NOTE: `pin_verified` is what the helper app reports. The server cannot check that a
     /// PIN was entered, so `pin` in `amr` is only as trustworthy as the helper.
     pub fn amr(self) -> &'static str {
         match self {
@@ -140,21 +140,21 @@ pub async fn audit_attempt(
     .await
 }
 
-/// The subject of a certificate that may have failed verification, when it parses at all.
+/// Reads the subject of a certificate that may have failed verification, when it parses at all.
 fn subject_of(der: &[u8]) -> Option<String> {
     use x509_parser::prelude::FromDer;
     let (_, certificate) = x509_parser::certificate::X509Certificate::from_der(der).ok()?;
     Some(certificate.subject().to_string())
 }
 
-/// What a verified certificate leads to.
+/// Next step after a verified certificate.
 #[derive(Debug)]
 pub enum Decision {
     /// No enterprise with this code is registered.
     UnknownEnterprise,
     /// The enterprise has no bound administrator yet.
     BindingRequired { enterprise: enterprises::Model },
-    /// The administrator holds no identity in the requesting system.
+    /// The administrator has no identity in the requesting system.
     NoIdentityForSystem { enterprise: enterprises::Model },
     /// The bound administrator's identities in this enterprise; more than one means a choice.
     SignIn {

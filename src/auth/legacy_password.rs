@@ -46,7 +46,7 @@ impl Scheme {
         }
     }
 
-    /// Checks that `hash` is well formed for this scheme; the error says what is wrong.
+    /// Checks that `hash` is well formed for this scheme. The error names what is wrong.
     pub fn check_format(self, hash: &str) -> Result<(), String> {
         match self {
             Scheme::Bcrypt => {

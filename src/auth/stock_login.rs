@@ -51,7 +51,7 @@ pub async fn password_matches(
     operator: Option<&StockOperator>,
     password: String,
 ) -> Result<bool, LoginError> {
-    // NOTE: unknown IDs spend one argon2 check, while old salted SHA-256 hashes answer
+    // NOTE: unknown IDs spend one argon2 check, while old salted SHA-256 hashes are checked
     // faster, so response times still hint at which operator IDs exist.
     let Some(operator) = operator else {
         ctx.passwords.verify(password, None).await?;

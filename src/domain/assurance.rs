@@ -11,14 +11,14 @@ fn rank(acr: &str) -> Option<usize> {
     SUPPORTED.iter().position(|known| *known == acr)
 }
 
-/// The lowest supported level among requested `acr_values`; None when none is supported,
-/// in which case the request sets no requirement.
+/// Returns the lowest supported level among requested `acr_values`. None means none is
+/// supported, so the request sets no requirement.
 pub fn minimum_requested(acr_values: &str) -> Option<usize> {
     acr_values.split(' ').filter_map(rank).min()
 }
 
-/// Whether a session at `session_acr` meets `acr_values`: a higher level satisfies a request
-/// for a lower one.
+/// Returns whether a session at `session_acr` meets `acr_values`. A higher level satisfies a
+/// request for a lower one.
 pub fn satisfies(session_acr: &str, acr_values: Option<&str>) -> bool {
     let Some(required) = acr_values.and_then(minimum_requested) else {
         return true;
@@ -26,7 +26,7 @@ pub fn satisfies(session_acr: &str, acr_values: Option<&str>) -> bool {
     rank(session_acr).is_some_and(|level| level >= required)
 }
 
-/// Whether only certificate sign-in can meet `acr_values`.
+/// Returns whether only certificate sign-in can meet `acr_values`.
 pub fn requires_certificate(acr_values: Option<&str>) -> bool {
     acr_values.and_then(minimum_requested) == rank(LOA_CERTIFICATE)
 }

@@ -17,8 +17,8 @@ pub fn granted(requested: &str) -> Vec<&'static str> {
     granted
 }
 
-pub fn contains(scope: &str, wanted: &str) -> bool {
-    scope.split(' ').any(|s| s == wanted)
+pub fn contains(scope: &str, expected: &str) -> bool {
+    scope.split(' ').any(|s| s == expected)
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ pub const LOGIN_PAGE_PATH: &str = "/login";
 pub const CERTIFICATE_PAGE_PATH: &str = "/login/certificate";
 
 /// Whether a session may complete a request without signing in again: active, recent enough
-/// for `max_age`, and at the assurance level `acr_values` asks for.
+/// for `max_age`, and at the assurance level `acr_values` requests.
 fn session_meets(session: &sessions::Model, request: &pending::Model, now: i64) -> bool {
     let fresh = request
         .max_age
@@ -143,7 +143,7 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
 
     let session = current_session(state, headers, now).await?;
     let prompt = validated.prompt.as_deref().unwrap_or("");
-    // A session of another user than the id_token_hint names cannot answer silently.
+    // A session of a user other than the one id_token_hint names cannot complete silently.
     let hinted_user = |s: &sessions::Model| {
         validated
             .hinted_sub

@@ -16,7 +16,7 @@ use crate::store::{audit, sessions, systems};
 
 /// A validated logout request.
 pub struct LogoutRequest {
-    /// Where to send the browser afterwards, with `state` added.
+    /// Destination of the browser afterwards, with `state` added.
     pub redirect: Option<String>,
     /// `sid` from a valid `id_token_hint`.
     pub hinted_sid: Option<String>,
@@ -93,7 +93,7 @@ pub async fn validate(
     })
 }
 
-/// Whether the hint names this session, so no confirmation is needed.
+/// Returns whether the hint names this session, so no confirmation is needed.
 pub fn hint_matches(request: &LogoutRequest, session: &sessions::Model) -> bool {
     request.hinted_sid.as_deref() == Some(session_id_claim(&session.id).as_str())
 }

@@ -1,5 +1,5 @@
 //! Database access: sea-orm entities and the queries on them, one module per aggregate.
-//! Nothing here knows about HTTP.
+//! Nothing here uses HTTP types.
 
 pub mod accounts;
 pub mod admin_bindings;

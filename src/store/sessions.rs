@@ -18,7 +18,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub account_id: i32,
-    /// The identity chosen for this session, when the account holds enterprise identities.
+    /// The identity chosen for this session, when the account has enterprise identities.
     pub identity_id: Option<i32>,
     /// The enterprise of a certificate session; its administrator identities are the choices.
     pub enterprise_id: Option<i32>,

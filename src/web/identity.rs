@@ -1,4 +1,4 @@
-//! The role picker: a session whose account holds several usable identities chooses one
+//! The role picker: a session whose account has several usable identities chooses one
 //! (radio `identity_id`).
 
 use axum::body::Bytes;

@@ -44,7 +44,7 @@ pub struct LoginForm {
     request_id: String,
 }
 
-/// What the page shows besides the form.
+/// Values the page shows besides the form.
 #[derive(Default)]
 struct LoginView {
     phone: String,
@@ -112,7 +112,7 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("application/json"))
 }
 
-/// `POST /login/sms-code`. Answers the same whether or not the phone has an account.
+/// `POST /login/sms-code`. Returns the same response whether or not the phone has an account.
 pub async fn send_code(
     State(state): State<SharedState>,
     page: PageContext,

@@ -26,7 +26,7 @@ use templates::Lang;
 
 const LANG_COOKIE: &str = "unilogin_lang";
 
-/// What every page handler needs from the request: language, address, the browser cookie.
+/// Request details every page handler needs: language, client address and browser cookies.
 #[derive(Clone)]
 pub struct PageContext {
     pub lang: Lang,
@@ -59,7 +59,7 @@ impl FromRequestParts<SharedState> for PageContext {
     }
 }
 
-/// The client's address: the TCP peer, or, when the peer is a trusted proxy, the rightmost
+/// Returns the client's address: the TCP peer, or, when the peer is a trusted proxy, the rightmost
 /// `X-Forwarded-For` address that is not itself a trusted proxy.
 pub fn client_address(parts: &Parts, trusted_proxies: &[ipnet::IpNet]) -> String {
     let Some(peer) = parts
@@ -149,7 +149,7 @@ impl PageContext {
         state.templates.message(self.lang, key)
     }
 
-    /// The same page in the other language. The link goes to the page's canonical GET path
+    /// Builds the link to the same page in the other language. The link goes to the page's canonical GET path
     /// (a page rendered after a form post has none of its own) and keeps `request_id`.
     fn lang_switch_url(&self, template: &str, context: &serde_json::Value) -> String {
         let path = match template {
@@ -256,7 +256,7 @@ pub async fn error_pages(
     let error = match response.extensions().get::<PageError>().cloned() {
         Some(error) => error,
         // Rejections from axum and tower (wrong method, body too large, malformed query)
-        // come as plain text; pages show them in the theme like every other error.
+        // come as plain text. Pages show them in the theme like every other error.
         None if is_plain_rejection(&response) => PageError {
             message_key: match response.status() {
                 StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
@@ -313,7 +313,7 @@ pub async fn login_js() -> Response {
     static_file(templates::LOGIN_JS, "text/javascript; charset=utf-8")
 }
 
-/// The context for the sign-in procedures, with the client address of this request.
+/// Builds the context for the sign-in procedures, with the client address of this request.
 pub fn login_context<'a>(
     state: &'a SharedState,
     page: &'a PageContext,

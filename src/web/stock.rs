@@ -177,7 +177,7 @@ pub async fn stock_submit(
         }
     }
 
-    // TODO: staff are to be routed to real-name verification here; until that exists they
+    // TODO: staff are to be routed to real-name verification here. Until that exists they
     // continue to the relying party with the old password as their only factor.
     let start = SessionStart {
         account_id: operator.account.id,

@@ -767,7 +767,7 @@ async fn helper_script_signs_challenge() {
 async fn several_admin_identities_offer_role_picker() {
     let app = spawn_app().await;
     import_enterprises(&app).await;
-    // The same administrator also holds the developer type in enterprise A.
+    // The same administrator also has the developer type in enterprise A.
     let header = "operator_id,enterprise_code,enterprise_name,person_name,phone,identity_type,is_admin,password_scheme,password_hash,system\n";
     let row = format!(
         "300003,{USCC_A},{NAME_A},王五,13900000011,developer,true,sha256_salted,{},{CLIENT_ID}\n",
@@ -807,7 +807,8 @@ async fn several_admin_identities_offer_role_picker() {
         "{}",
         picker.body
     );
-    assert!(picker.body.contains("房地产开发企业") && picker.body.contains("物业服务企业"));
+    assert!(picker.body.contains("房地产开发企业"), "{}", picker.body);
+    assert!(picker.body.contains("物业服务企业"), "{}", picker.body);
 
     let developer = unilogin::store::identities::find_by_operator_id(&app.state.db, 300003)
         .await
