@@ -15,6 +15,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::admin;
 use crate::auth::certificate::TrustStore;
 use crate::auth::certificate::devca::DevCa;
 use crate::auth::password::PasswordHasherPool;
@@ -34,12 +35,14 @@ pub struct AppState {
     pub discovery: Bytes,
     pub passwords: PasswordHasherPool,
     pub sms: Box<dyn SmsSender>,
+    pub realname: Box<dyn crate::providers::realname::RealnameVerifier>,
     pub templates: Templates,
     pub demo_enabled: bool,
     /// Trusted CAs and CRLs for enterprise certificates; CRL files are re-read when they change.
     pub trust_store: std::sync::RwLock<TrustStore>,
     /// DER subjects of the trusted CAs, sent as hints in the TLS handshake.
     pub ca_subjects: Vec<Vec<u8>>,
+    pub clock: crate::clock::Clock,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -62,6 +65,8 @@ pub enum StartupError {
     },
     #[error("cannot open database {url}: {source}")]
     Database { url: String, source: sea_orm::DbErr },
+    #[error("real-name service: {0}")]
+    Realname(String),
     #[error("database migration failed: {0}")]
     Migration(sea_orm::DbErr),
     #[error("master key file {path}: {reason}")]
@@ -114,6 +119,9 @@ pub async fn build_state(config: Config, demo: bool) -> Result<SharedState, Star
     let passwords = PasswordHasherPool::new(config.login.hash_concurrency)?;
     let sms: Box<dyn SmsSender> = Box::new(OutboxSender::new(config.sms_outbox_path()));
 
+    let realname =
+        crate::providers::realname::from_config(&config.realname, config.realname_fixture_path())
+            .map_err(StartupError::Realname)?;
     let (trust_store, ca_subjects) = load_trust_store(&config)?;
     if demo {
         crate::seed::load_demo(&db, &config, &master_key, &passwords)
@@ -130,10 +138,12 @@ pub async fn build_state(config: Config, demo: bool) -> Result<SharedState, Star
         keys,
         passwords,
         sms,
+        realname,
         templates,
         demo_enabled: demo,
         trust_store: std::sync::RwLock::new(trust_store),
         ca_subjects,
+        clock: crate::clock::Clock::default(),
     }))
 }
 
@@ -254,6 +264,32 @@ pub fn router(state: SharedState) -> Router {
             oidc::END_SESSION_PATH,
             get(web::logout::logout_get).post(web::logout::logout_post),
         )
+        .route(
+            oidc::completion::REALNAME_PATH,
+            get(web::realname::realname_page).post(web::realname::submit),
+        )
+        .route("/realname/sms-code", post(web::realname::send_code))
+        .route("/realname/continue", post(web::realname::continue_sign_in))
+        .route(
+            "/admin",
+            get(|| async { axum::response::Redirect::to(web::admin::CONSOLE_PATH) }),
+        )
+        .route(
+            web::admin::CONSOLE_PATH,
+            get(web::admin::operators_page).post(web::admin::create_operator),
+        )
+        .route("/admin/operators/new", get(web::admin::new_operator_page))
+        .route(
+            "/admin/operators/{id}",
+            get(web::admin::operator_page).post(web::admin::modify_operator),
+        )
+        .route(
+            "/admin/operators/{id}/delete",
+            post(web::admin::delete_operator),
+        )
+        .route("/admin/reviews", get(web::admin::reviews_page))
+        .route("/admin/reviews/{id}/approve", post(web::admin::approve))
+        .route("/admin/reviews/{id}/reject", post(web::admin::reject))
         .route("/demo", get(web::demo::demo_page))
         .route("/demo/start", get(web::demo::start))
         .route("/demo/callback", get(web::demo::callback))
@@ -278,6 +314,28 @@ pub fn router(state: SharedState) -> Router {
         .route("/static/certificate.js", get(web::certificate_js))
         .route("/static/login.js", get(web::login_js))
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/api/v1/operators",
+            get(admin::api::list_operators).post(admin::api::create_operator),
+        )
+        .route(
+            "/api/v1/operators/{id}",
+            get(admin::api::get_operator)
+                .patch(admin::api::modify_operator)
+                .delete(admin::api::delete_operator),
+        )
+        .route(
+            "/api/v1/realname-submissions",
+            get(admin::api::list_submissions),
+        )
+        .route(
+            "/api/v1/realname-submissions/{id}/approve",
+            post(admin::api::approve_submission),
+        )
+        .route(
+            "/api/v1/realname-submissions/{id}/reject",
+            post(admin::api::reject_submission),
+        )
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
 
     let security_header = |name: HeaderName, value: &'static str| {

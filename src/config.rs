@@ -21,6 +21,8 @@ pub struct Config {
     pub tokens: TokenConfig,
     pub theme: ThemeConfig,
     pub certificate: CertificateConfig,
+    pub identities: crate::domain::identity::IdentityRules,
+    pub realname: crate::providers::realname::RealnameConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -206,6 +208,8 @@ impl Default for Config {
                 binding_max_failures: 5,
                 binding_lockout_secs: 900,
             },
+            identities: crate::domain::identity::IdentityRules::default(),
+            realname: crate::providers::realname::RealnameConfig::default(),
         }
     }
 }
@@ -360,6 +364,18 @@ impl Config {
                 });
             }
         }
+        self.identities
+            .validate()
+            .map_err(|reason| ConfigError::Invalid {
+                key: "identities",
+                reason,
+            })?;
+        self.realname
+            .validate()
+            .map_err(|reason| ConfigError::Invalid {
+                key: "realname",
+                reason,
+            })?;
         if self.login.hash_concurrency == 0 {
             return Err(ConfigError::Invalid {
                 key: "login.hash_concurrency",
@@ -393,6 +409,14 @@ impl Config {
             &self.sms.outbox_path,
             &self.server.data_dir,
             "sms-outbox.jsonl",
+        )
+    }
+
+    pub fn realname_fixture_path(&self) -> PathBuf {
+        or_in_data_dir(
+            &self.realname.fixture_path,
+            &self.server.data_dir,
+            "realname-fixture.csv",
         )
     }
 

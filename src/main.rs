@@ -125,6 +125,12 @@ enum ClientCommand {
         /// Exact URI the browser may return to after logout; repeat for several.
         #[arg(long = "post-logout-redirect-uri")]
         post_logout_redirect_uris: Vec<String>,
+        /// The client's third-party-initiated login URI, which the portal opens.
+        #[arg(long)]
+        initiate_login_uri: Option<String>,
+        /// The client's home page, which the portal opens when no initiate login URI is set.
+        #[arg(long)]
+        home_uri: Option<String>,
     },
     /// List registered clients.
     List,
@@ -243,6 +249,8 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
             name,
             redirect_uris,
             post_logout_redirect_uris,
+            initiate_login_uri,
+            home_uri,
         } => {
             if client_id.is_empty()
                 || !client_id
@@ -258,6 +266,17 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
                     bail!("invalid --redirect-uri `{uri}`: use an http(s) URL without a fragment");
                 }
             }
+            for (option, uri) in [
+                ("--initiate-login-uri", &initiate_login_uri),
+                ("--home-uri", &home_uri),
+            ] {
+                let Some(uri) = uri else { continue };
+                let parsed =
+                    url::Url::parse(uri).with_context(|| format!("invalid {option} `{uri}`"))?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    bail!("invalid {option} `{uri}`: use an http(s) URL");
+                }
+            }
             if systems::find_by_client_id(&db, &client_id).await?.is_some() {
                 bail!("client `{client_id}` already exists");
             }
@@ -268,6 +287,8 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
                 secret_hash: sha256_b64(&secret),
                 redirect_uris: &redirect_uris,
                 post_logout_redirect_uris: &post_logout_redirect_uris,
+                initiate_login_uri: initiate_login_uri.as_deref(),
+                home_uri: home_uri.as_deref(),
             };
             systems::insert(&db, system, unilogin::clock::now()).await?;
             println!("client_id:     {client_id}");
@@ -302,7 +323,7 @@ async fn add_account(config: &Config, phone: &str, name: &str) -> anyhow::Result
         bail!("an account with phone {phone} already exists");
     }
 
-    let password = initial_password()?;
+    let password = unilogin::auth::password::initial_password()?;
     let hash = unilogin::auth::password::hash_blocking(&password)?;
 
     // The message goes out before the account is stored: an account whose initial password
@@ -327,6 +348,7 @@ async fn add_account(config: &Config, phone: &str, name: &str) -> anyhow::Result
         name,
         password_hash: hash,
         must_change_password: true,
+        realname_status: accounts::REALNAME_UNVERIFIED,
     };
     let account = accounts::insert(&db, account, unilogin::clock::now()).await?;
     println!(
@@ -417,8 +439,13 @@ async fn import_operators(config: &Config, file: &std::path::Path) -> anyhow::Re
     let input =
         std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let db = open_db(config).await?;
-    let report =
-        unilogin::admin::import::import_operators(&db, input, unilogin::clock::now()).await?;
+    let report = unilogin::admin::import::import_operators(
+        &db,
+        &config.identities,
+        input,
+        unilogin::clock::now(),
+    )
+    .await?;
     for (line, code) in &report.warnings {
         println!(
             "line {line}: warning: enterprise code {code} has a wrong check digit; imported anyway"
@@ -440,28 +467,4 @@ async fn import_operators(config: &Config, file: &std::path::Path) -> anyhow::Re
         );
     }
     Ok(())
-}
-
-/// 12 characters from letters, digits and symbols, with each class present so it passes the
-/// password policy. Ambiguous characters (0/O, 1/l/I) are left out.
-fn initial_password() -> anyhow::Result<String> {
-    const CLASSES: [&[u8]; 4] = [
-        b"ABCDEFGHJKLMNPQRSTUVWXYZ",
-        b"abcdefghijkmnpqrstuvwxyz",
-        b"23456789",
-        b"@#%+=?",
-    ];
-    let random = crypto::random_bytes(12)?;
-    let mut password: String = random
-        .iter()
-        .enumerate()
-        .map(|(i, byte)| {
-            let class = CLASSES[i % CLASSES.len()];
-            char::from(class[usize::from(*byte) % class.len()])
-        })
-        .collect();
-    if unilogin::domain::password_policy::check(&password).is_err() {
-        password.push_str("Aa1@");
-    }
-    Ok(password)
 }

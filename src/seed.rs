@@ -28,6 +28,8 @@ pub enum SeedError {
     Import(#[from] crate::admin::import::ImportError),
     #[error(transparent)]
     Certificate(#[from] crate::auth::certificate::CertError),
+    #[error("real-name fixture: {0}")]
+    Fixture(#[from] std::io::Error),
 }
 
 pub async fn load_demo(
@@ -55,6 +57,8 @@ pub async fn load_demo(
                 secret_hash: sha256_b64(&demo::client_secret(master)),
                 redirect_uris: &[redirect_uri],
                 post_logout_redirect_uris: &[format!("{}/demo", config.server.issuer)],
+                initiate_login_uri: None,
+                home_uri: None,
             };
             systems::insert(db, system, now).await?;
         }
@@ -66,16 +70,40 @@ pub async fn load_demo(
             name: DEMO_NAME,
             password_hash: passwords.hash(DEMO_PASSWORD.to_owned()).await?,
             must_change_password: false,
+            realname_status: accounts::REALNAME_UNVERIFIED,
         };
         accounts::insert(db, account, now).await?;
     }
     load_demo_enterprise(db, config, now).await?;
+    if config.realname.adapter == "fixture" {
+        add_realname_pairs(config)?;
+    }
     tracing::info!(
         demo = %format!("{}/demo", config.server.issuer),
         phone = "138****8000",
         sms_outbox = %config.sms_outbox_path().display(),
         "demo data loaded: sign in with the demo phone and the password from the README; SMS codes go to the outbox"
     );
+    Ok(())
+}
+
+/// Pairs the development real-name check confirms: the demo people, and spare people an
+/// administrator can add as operators in the demo.
+pub const DEMO_REALNAME_PAIRS: [(&str, &str); 5] = [
+    ("13800138000", DEMO_NAME),
+    ("13800138001", "演示管理员"),
+    ("13800138002", "演示员工"),
+    ("17512342068", "李四"),
+    ("17512342069", "王五"),
+];
+
+fn add_realname_pairs(config: &Config) -> Result<(), SeedError> {
+    let fixture = crate::providers::realname::FixtureVerifier::new(config.realname_fixture_path())?;
+    for (phone, name) in DEMO_REALNAME_PAIRS {
+        if let Ok(phone) = crate::domain::phone::Phone::parse(phone) {
+            fixture.add_pair(&phone, name)?;
+        }
+    }
     Ok(())
 }
 
@@ -101,7 +129,7 @@ async fn load_demo_enterprise(
         salted("Staff@2026"),
         client = demo::CLIENT_ID,
     );
-    crate::admin::import::import_operators(db, csv.as_bytes(), now).await?;
+    crate::admin::import::import_operators(db, &config.identities, csv.as_bytes(), now).await?;
 
     let ca = DevCa::init(&config.dev_ca_dir())?;
     let out = config.dev_ca_dir().join("demo");

@@ -15,7 +15,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 use serde::Deserialize;
 
 use crate::auth::legacy_password::Scheme;
-use crate::domain::identity;
+use crate::domain::identity::IdentityRules;
 use crate::domain::phone::Phone;
 use crate::domain::uscc::{self, EnterpriseCode};
 use crate::store::{accounts, enterprises, identities, legacy_credentials, systems};
@@ -71,6 +71,7 @@ pub enum ImportError {
 
 pub async fn import_operators(
     db: &DatabaseConnection,
+    rules: &IdentityRules,
     input: impl Read,
     now: i64,
 ) -> Result<ImportReport, ImportError> {
@@ -113,7 +114,7 @@ pub async fn import_operators(
             }
         };
         let operator = match record.deserialize::<Row>(Some(&headers)) {
-            Ok(row) => validate(row),
+            Ok(row) => validate(row, rules),
             Err(error) => Err(format!("unreadable row: {}", truncate(&error.to_string()))),
         };
         let operator = match operator {
@@ -123,7 +124,7 @@ pub async fn import_operators(
                 continue;
             }
         };
-        match store_operator(db, &operator, now).await? {
+        match store_operator(db, rules, &operator, now).await? {
             Stored::Imported => {
                 report.imported += 1;
                 if !operator.code.check_digit_ok() {
@@ -148,7 +149,7 @@ fn truncate(text: &str) -> String {
     format!("{}…", text.chars().take(MAX_CHARS).collect::<String>())
 }
 
-fn validate(row: Row) -> Result<Operator, String> {
+fn validate(row: Row, rules: &IdentityRules) -> Result<Operator, String> {
     let operator_id = row
         .operator_id
         .parse::<i64>()
@@ -176,12 +177,11 @@ fn validate(row: Row) -> Result<Operator, String> {
         ));
     }
     let phone = Phone::parse(&row.phone).map_err(|e| e.to_string())?;
-    if !identity::is_known(&row.identity_type) {
-        let known: Vec<&str> = identity::TYPES.iter().map(|(code, _, _)| *code).collect();
+    if !rules.is_known(&row.identity_type) {
         return Err(format!(
             "identity_type `{}` is unknown; use one of {}",
             row.identity_type,
-            known.join(", ")
+            rules.codes().join(", ")
         ));
     }
     let is_admin = match row.is_admin.as_str() {
@@ -227,6 +227,7 @@ enum Stored {
 /// creates anything, so the import can always be re-run.
 async fn store_operator(
     db: &DatabaseConnection,
+    rules: &IdentityRules,
     operator: &Operator,
     now: i64,
 ) -> Result<Stored, DbErr> {
@@ -273,6 +274,7 @@ async fn store_operator(
                 // Not an argon2 string, so no password matches until the old one is proven.
                 password_hash: "!legacy".to_owned(),
                 must_change_password: false,
+                realname_status: accounts::REALNAME_UNVERIFIED,
             };
             accounts::insert(db, account, now).await?
         }
@@ -291,6 +293,14 @@ async fn store_operator(
             )));
         }
         None => {
+            let held = identities::of_account(db, account.id).await?;
+            let held_types: Vec<&str> = held.iter().map(|i| i.identity_type.as_str()).collect();
+            if let Some(conflicting) = rules.conflict(&held_types, &operator.identity_type) {
+                return Ok(Stored::Conflict(format!(
+                    "phone {} already holds identity type `{conflicting}`, which may not be combined with `{}`",
+                    operator.phone, operator.identity_type
+                )));
+            }
             let identity = identities::NewIdentity {
                 account_id: account.id,
                 enterprise_id: enterprise.id,
@@ -300,6 +310,11 @@ async fn store_operator(
                 is_admin: operator.is_admin,
                 status: identities::STATUS_ACTIVE,
                 department: &enterprise.name,
+                department_type: "",
+                role: crate::domain::operator::DEFAULT_ROLE,
+                remark: "",
+                // Stock staff confirm their name and phone through a real-name submission.
+                realname_verified_at: None,
             };
             match identities::insert(db, identity, now).await {
                 Ok(identity) => identity,

@@ -104,6 +104,31 @@ impl PasswordHasherPool {
     }
 }
 
+/// Generates a random initial password that the user must change at first sign-in: 12
+/// characters from letters, digits and symbols, with each class present so it passes the
+/// password policy. Ambiguous characters (0/O, 1/l/I) are left out.
+pub fn initial_password() -> Result<String, crate::crypto::CryptoError> {
+    const CLASSES: [&[u8]; 4] = [
+        b"ABCDEFGHJKLMNPQRSTUVWXYZ",
+        b"abcdefghijkmnpqrstuvwxyz",
+        b"23456789",
+        b"@#%+=?",
+    ];
+    let random = crate::crypto::random_bytes(12)?;
+    let mut password: String = random
+        .iter()
+        .enumerate()
+        .map(|(i, byte)| {
+            let class = CLASSES[i % CLASSES.len()];
+            char::from(class[usize::from(*byte) % class.len()])
+        })
+        .collect();
+    if crate::domain::password_policy::check(&password).is_err() {
+        password.push_str("Aa1@");
+    }
+    Ok(password)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,6 +59,7 @@ pub async fn authenticate(
     let code = sms_code::check(
         ctx.db,
         phone,
+        crate::providers::sms::Purpose::Login,
         &credentials.sms_code,
         ctx.sms_max_attempts,
         now,

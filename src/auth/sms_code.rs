@@ -37,13 +37,15 @@ pub enum SendError {
 
 pub struct SendRequest<'a> {
     pub phone: &'a Phone,
+    /// Login codes and real-name codes are separate: one never answers for the other.
+    pub purpose: Purpose,
     /// Whether an account exists. A code is recorded either way so that limits and responses
     /// look the same, but only account holders receive a message.
     pub deliver: bool,
     pub source_ip: &'a str,
 }
 
-pub async fn send_login_code(
+pub async fn send_code(
     db: &DatabaseConnection,
     sender: &dyn SmsSender,
     config: &SmsConfig,
@@ -51,7 +53,7 @@ pub async fn send_login_code(
     now: i64,
 ) -> Result<SendOutcome, SendError> {
     let phone = request.phone.as_e164();
-    if let Some(latest) = sms_codes::latest(db, phone, Purpose::Login.as_str()).await? {
+    if let Some(latest) = sms_codes::latest(db, phone, request.purpose.as_str()).await? {
         let next_allowed = latest.created_at + config.resend_interval_secs;
         if next_allowed > now {
             return Ok(SendOutcome::TooSoon {
@@ -71,7 +73,7 @@ pub async fn send_login_code(
     let code = crypto::random_digits(CODE_DIGITS)?;
     let new_code = NewCode {
         phone,
-        purpose: Purpose::Login.as_str(),
+        purpose: request.purpose.as_str(),
         code_hash: sha256_b64(&code),
         expires_at: now + config.code_ttl_secs,
         source_ip: request.source_ip,
@@ -82,10 +84,15 @@ pub async fn send_login_code(
         let minutes = (config.code_ttl_secs + 59) / 60;
         let message = SmsMessage {
             phone: request.phone,
-            purpose: Purpose::Login,
+            purpose: request.purpose,
             text: format!(
-                "{}您的登录验证码为{code}，{minutes}分钟内有效。请勿泄露给他人。",
-                config.signature
+                "{}您的{}验证码为{code}，{minutes}分钟内有效。请勿泄露给他人。",
+                config.signature,
+                if request.purpose == Purpose::Realname {
+                    "实名认证"
+                } else {
+                    "登录"
+                },
             ),
             code: Some(&code),
         };
@@ -111,11 +118,12 @@ pub enum CodeCheck {
 pub async fn check(
     db: &DatabaseConnection,
     phone: &Phone,
+    purpose: Purpose,
     submitted: &str,
     max_attempts: i32,
     now: i64,
 ) -> Result<CodeCheck, DbErr> {
-    let Some(code) = sms_codes::latest(db, phone.as_e164(), Purpose::Login.as_str()).await? else {
+    let Some(code) = sms_codes::latest(db, phone.as_e164(), purpose.as_str()).await? else {
         return Ok(CodeCheck::Missing);
     };
     if code.consumed_at.is_some() {

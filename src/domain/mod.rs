@@ -3,6 +3,7 @@
 pub mod assurance;
 pub mod identity;
 pub mod mask;
+pub mod operator;
 pub mod password_policy;
 pub mod phone;
 pub mod pkce;

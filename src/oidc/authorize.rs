@@ -10,12 +10,15 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use url::Url;
 
+use super::completion::{self, Finished};
 use crate::app::SharedState;
 use crate::auth::session;
 use crate::crypto::{self, sha256_b64};
 use crate::domain::{assurance, pkce, scope};
 use crate::error::Error;
-use crate::store::authorizations::{codes, pending};
+use crate::store::authorizations::pending;
+
+pub use super::completion::{complete, complete_with_identity, find_pending};
 use crate::store::{sessions, systems};
 
 /// Longest accepted value of any authorization request parameter, in bytes.
@@ -32,9 +35,15 @@ fn session_meets(session: &sessions::Model, request: &pending::Model, now: i64) 
     let fresh = request
         .max_age
         .is_none_or(|max_age| now - session.auth_time <= max_age);
-    session.state == sessions::STATE_ACTIVE
-        && fresh
-        && assurance::satisfies(&session.acr, request.acr_values.as_deref())
+    // A session waiting for the role picker or real-name verification has signed in; those
+    // steps come again for the new request.
+    let signed_in = matches!(
+        session.state.as_str(),
+        sessions::STATE_ACTIVE
+            | sessions::STATE_SELECT_IDENTITY
+            | sessions::STATE_REALNAME_REQUIRED
+    );
+    signed_in && fresh && assurance::satisfies(&session.acr, request.acr_values.as_deref())
 }
 
 pub async fn authorize_get(
@@ -54,7 +63,7 @@ pub async fn authorize_post(
 }
 
 /// An error returned to the client by redirect (RFC 6749 §4.1.2.1).
-struct RedirectError {
+pub(crate) struct RedirectError {
     error: &'static str,
     description: String,
 }
@@ -117,7 +126,7 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
             ));
         }
     };
-    let now = crate::clock::now();
+    let now = state.clock.now();
     let existing_flow = session::read_cookie(headers, session::FLOW_COOKIE_NAME);
     let flow = match &existing_flow {
         Some(flow) => flow.clone(),
@@ -152,10 +161,18 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
     };
     let usable = session.filter(|s| session_meets(s, &request, now) && hinted_user(s));
 
+    let force_login = prompt.split(' ').any(|p| p == "login");
     match (usable, prompt) {
-        (Some(session), "none" | "") => {
-            let location = issue_code(state, request, &session).await?;
-            Ok(found(&location))
+        (Some(session), _) if !force_login => {
+            sso(
+                state,
+                request,
+                &session,
+                prompt == "none",
+                existing_flow.is_none(),
+                &flow,
+            )
+            .await
         }
         (None, "none") => Ok(redirect_to_client(
             state,
@@ -182,6 +199,48 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
             }
             Ok(response)
         }
+    }
+}
+
+/// Completes a request for a browser that is already signed in. When the role picker or the
+/// real-name page has to come first, `prompt=none` gets an error instead (OIDC Core
+/// §3.1.2.6) and other requests go to that page.
+async fn sso(
+    state: &SharedState,
+    request: pending::Model,
+    session: &sessions::Model,
+    prompt_none: bool,
+    new_flow: bool,
+    flow: &str,
+) -> Result<Response, Error> {
+    let request_id = request.id.clone();
+    let redirect_uri = request.redirect_uri.clone();
+    let client_state = request.state.clone();
+    pending::insert(&state.db, request.clone()).await?;
+    match completion::finish(state, request, session, None).await {
+        Ok(Finished::Client(location)) => Ok(found(&location)),
+        Ok(Finished::Page(_)) | Err(_) if prompt_none => {
+            pending::take(&state.db, &request_id).await?;
+            Ok(redirect_to_client(
+                state,
+                &redirect_uri,
+                client_state.as_deref(),
+                Err(redirect_error(
+                    "interaction_required",
+                    "the user has to choose an identity or complete real-name verification",
+                )),
+            ))
+        }
+        Ok(Finished::Page(location)) => {
+            let mut response = found(&location);
+            if new_flow {
+                let secure = state.config.issuer_is_https();
+                let cookie = session::set_cookie(session::FLOW_COOKIE_NAME, flow, secure, None);
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            Ok(response)
+        }
+        Err(error) => Err(error),
     }
 }
 
@@ -278,8 +337,6 @@ fn validate(
         ));
     }
 
-    // Only `none` and `login` change behaviour; `consent` and `select_account` are accepted
-    // and have nothing to show yet.
     let mut prompt = None;
     if let Some(text) = param("prompt") {
         let values: Vec<&str> = text.split(' ').filter(|v| !v.is_empty()).collect();
@@ -300,8 +357,17 @@ fn validate(
                 ));
             }
             prompt = Some("none".to_owned());
-        } else if values.contains(&"login") {
-            prompt = Some("login".to_owned());
+        } else {
+            // `login` and `select_account` change behaviour; `consent` has nothing to show
+            // because the platform's systems are first-party.
+            let kept: Vec<&str> = values
+                .iter()
+                .copied()
+                .filter(|v| matches!(*v, "login" | "select_account"))
+                .collect();
+            if !kept.is_empty() {
+                prompt = Some(kept.join(" "));
+            }
         }
     }
 
@@ -369,100 +435,8 @@ async fn current_session(
     Ok(session::load(&state.db, &cookie, &state.session_limits(), now).await?)
 }
 
-/// Finishes a pending authorization for a signed-in session and returns the client redirect.
-/// A request that is unknown, expired or already completed gives an error page.
-pub async fn complete(
-    state: &SharedState,
-    request_id: &str,
-    flow: Option<&str>,
-    session: &sessions::Model,
-) -> Result<String, Error> {
-    let request = find_pending(state, request_id, flow).await?;
-    if !assurance::satisfies(&session.acr, request.acr_values.as_deref()) {
-        return Err(Error::page(
-            StatusCode::FORBIDDEN,
-            "acr_not_met",
-            session.acr.clone(),
-        ));
-    }
-    if !pending::take(&state.db, request_id).await? {
-        return Err(Error::page(StatusCode::BAD_REQUEST, "request_expired", ""));
-    }
-    issue_code(state, request, session).await
-}
-
-/// Loads a pending authorization that is still valid, for the sign-in pages.
-/// Loads a pending authorization that is still valid, for the sign-in pages. `flow` is the
-/// browser's `unilogin_flow` cookie: a request started in another browser is refused, so
-/// nobody can sign in on a request someone else will receive the code for.
-pub async fn find_pending(
-    state: &SharedState,
-    request_id: &str,
-    flow: Option<&str>,
-) -> Result<pending::Model, Error> {
-    let Some(request) = pending::find(&state.db, request_id).await? else {
-        return Err(Error::page(StatusCode::BAD_REQUEST, "request_expired", ""));
-    };
-    if request.expires_at <= crate::clock::now() {
-        return Err(Error::page(StatusCode::BAD_REQUEST, "request_expired", ""));
-    }
-    let same_browser = flow.is_some_and(|flow| {
-        crate::crypto::constant_time_eq(
-            sha256_b64(flow).as_bytes(),
-            request.browser_hash.as_bytes(),
-        )
-    });
-    if !same_browser {
-        tracing::warn!(client_id = ?request.client_id, "sign-in request used from another browser");
-        return Err(Error::page(
-            StatusCode::BAD_REQUEST,
-            "request_other_browser",
-            "",
-        ));
-    }
-    Ok(request)
-}
-
-async fn issue_code(
-    state: &SharedState,
-    request: pending::Model,
-    session: &sessions::Model,
-) -> Result<String, Error> {
-    let now = crate::clock::now();
-    let code = crypto::random_token().map_err(Error::internal)?;
-    codes::insert(
-        &state.db,
-        codes::Model {
-            code_hash: sha256_b64(&code),
-            grant_id: crypto::random_token().map_err(Error::internal)?,
-            client_id: request.client_id.clone(),
-            account_id: session.account_id,
-            identity_id: session.identity_id,
-            session_id: session.id.clone(),
-            redirect_uri: request.redirect_uri.clone(),
-            scope: request.scope.clone(),
-            nonce: request.nonce.clone(),
-            code_challenge: request.code_challenge.clone(),
-            auth_time: session.auth_time,
-            amr: session.amr.clone(),
-            acr: session.acr.clone(),
-            created_at: now,
-            expires_at: now + state.config.tokens.authorization_code_ttl_secs,
-            used_at: None,
-        },
-    )
-    .await?;
-    tracing::info!(client_id = %request.client_id, account_id = session.account_id, "authorization code issued");
-    Ok(client_redirect_url(
-        state,
-        &request.redirect_uri,
-        request.state.as_deref(),
-        Ok(&code),
-    ))
-}
-
 /// Builds the authorization response URL with `iss` (RFC 9207) and `state`.
-fn client_redirect_url(
+pub(crate) fn client_redirect_url(
     state: &SharedState,
     redirect_uri: &str,
     client_state: Option<&str>,

@@ -115,7 +115,7 @@ pub async fn end_session(
             source_ip,
             detail: "",
         },
-        crate::clock::now(),
+        state.clock.now(),
     )
     .await?;
     tracing::info!(account_id = session.account_id, "signed out");

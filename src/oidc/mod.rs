@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod claims;
+pub mod completion;
 pub mod discovery;
 pub mod keys;
 pub mod logout;

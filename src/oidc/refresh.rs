@@ -19,7 +19,7 @@ pub async fn refresh(
     token: &str,
     requested_scope: Option<&str>,
 ) -> Result<Value, OAuthError> {
-    let now = crate::clock::now();
+    let now = state.clock.now();
     let token_hash = sha256_b64(token);
     let invalid = || OAuthError::new("invalid_grant", INVALID_REFRESH);
     let row = refresh_tokens::find(&state.db, &token_hash)

@@ -79,7 +79,7 @@ pub async fn revoke(
     body: Bytes,
 ) -> Result<Response, OAuthError> {
     let (client, token) = authenticated(&state, &headers, &body).await?;
-    let now = crate::clock::now();
+    let now = state.clock.now();
     match find(&state, &client, &token).await? {
         Some(Found::Access(record, _)) => {
             tokens::revoke_jti(&state.db, &record.jti, now).await?;
@@ -100,7 +100,7 @@ pub async fn introspect(
     body: Bytes,
 ) -> Result<Response, OAuthError> {
     let (client, token) = authenticated(&state, &headers, &body).await?;
-    let now = crate::clock::now();
+    let now = state.clock.now();
     let inactive = json!({ "active": false });
     let answer = match find(&state, &client, &token).await? {
         Some(Found::Access(record, claims))

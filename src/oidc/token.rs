@@ -162,7 +162,7 @@ pub async fn exchange_code(
     client: &systems::Model,
     grant: AuthorizationCodeGrant<'_>,
 ) -> Result<serde_json::Value, OAuthError> {
-    let now = crate::clock::now();
+    let now = state.clock.now();
     let code_hash = sha256_b64(grant.code);
     let code = codes::find(&state.db, &code_hash)
         .await?

@@ -116,7 +116,7 @@ pub async fn validate_access_token(
 ) -> Result<tokens::Model, OAuthError> {
     let invalid = || OAuthError::invalid_token("the access token is invalid, expired or revoked");
     let (header, claims) = state.keys.verify_jwt(token).ok_or_else(invalid)?;
-    let now = crate::clock::now();
+    let now = state.clock.now();
     if header["typ"] != "at+jwt"
         || claims["iss"] != state.config.server.issuer.as_str()
         || claims["exp"].as_i64().is_none_or(|exp| exp <= now)

@@ -1,4 +1,5 @@
 //! The true external boundaries. Each is a trait with adapters; the development adapters
 //! write and read real files.
 
+pub mod realname;
 pub mod sms;

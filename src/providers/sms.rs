@@ -16,6 +16,7 @@ use crate::domain::phone::Phone;
 pub enum Purpose {
     Login,
     InitialPassword,
+    Realname,
 }
 
 impl Purpose {
@@ -23,6 +24,7 @@ impl Purpose {
         match self {
             Purpose::Login => "login",
             Purpose::InitialPassword => "initial_password",
+            Purpose::Realname => "realname",
         }
     }
 }

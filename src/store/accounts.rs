@@ -27,14 +27,22 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
+pub const REALNAME_UNVERIFIED: &str = "unverified";
+pub const REALNAME_VERIFIED: &str = "verified";
+
 pub struct NewAccount<'a> {
     pub phone: &'a str,
     pub name: &'a str,
     pub password_hash: String,
     pub must_change_password: bool,
+    /// `REALNAME_UNVERIFIED`, or `REALNAME_VERIFIED` when the carrier confirmed name and phone.
+    pub realname_status: &'a str,
 }
 
-pub async fn find_by_phone(db: &DatabaseConnection, phone: &str) -> Result<Option<Model>, DbErr> {
+pub async fn find_by_phone<C: ConnectionTrait>(
+    db: &C,
+    phone: &str,
+) -> Result<Option<Model>, DbErr> {
     Entity::find().filter(Column::Phone.eq(phone)).one(db).await
 }
 
@@ -42,8 +50,8 @@ pub async fn find_by_id(db: &DatabaseConnection, id: i32) -> Result<Option<Model
     Entity::find_by_id(id).one(db).await
 }
 
-pub async fn insert(
-    db: &DatabaseConnection,
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
     account: NewAccount<'_>,
     now: i64,
 ) -> Result<Model, DbErr> {
@@ -53,7 +61,7 @@ pub async fn insert(
         password_hash: Set(account.password_hash),
         must_change_password: Set(account.must_change_password),
         password_changed_at: Set(now),
-        realname_status: Set("unverified".to_owned()),
+        realname_status: Set(account.realname_status.to_owned()),
         failed_logins: Set(0),
         locked_until: Set(None),
         created_at: Set(now),
@@ -113,6 +121,38 @@ pub async fn set_password(
         .col_expr(Column::PasswordHash, Expr::value(password_hash))
         .col_expr(Column::MustChangePassword, Expr::value(false))
         .col_expr(Column::PasswordChangedAt, Expr::value(now))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(account_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_phone<C: ConnectionTrait>(
+    db: &C,
+    account_id: i32,
+    phone: &str,
+    now: i64,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Phone, Expr::value(phone))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(account_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records the name an administrator confirmed and marks the account verified.
+pub async fn set_realname_verified<C: ConnectionTrait>(
+    db: &C,
+    account_id: i32,
+    name: &str,
+    now: i64,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Name, Expr::value(name))
+        .col_expr(Column::RealnameStatus, Expr::value(REALNAME_VERIFIED))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(account_id))
         .exec(db)

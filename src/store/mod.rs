@@ -9,6 +9,7 @@ pub mod certificate_challenges;
 pub mod enterprises;
 pub mod identities;
 pub mod legacy_credentials;
+pub mod realname_submissions;
 pub mod refresh_tokens;
 pub mod sessions;
 pub mod signing_keys;

@@ -92,3 +92,18 @@ pub async fn revoke_family(
         .await?;
     Ok(result.rows_affected)
 }
+
+/// Revokes every live refresh token issued for an identity. Returns how many were live.
+pub async fn revoke_for_identity<C: ConnectionTrait>(
+    db: &C,
+    identity_id: i32,
+    now: i64,
+) -> Result<u64, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::RevokedAt, Expr::value(Some(now)))
+        .filter(Column::IdentityId.eq(identity_id))
+        .filter(Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}

@@ -11,6 +11,8 @@ pub const STATE_ACTIVE: &str = "active";
 pub const STATE_PASSWORD_CHANGE: &str = "password_change_required";
 /// Signed in, but the identity to use has to be chosen first.
 pub const STATE_SELECT_IDENTITY: &str = "select_identity";
+/// Signed in, but the chosen identity needs a real-name submission first.
+pub const STATE_REALNAME_REQUIRED: &str = "realname_required";
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sessions")]
@@ -116,5 +118,33 @@ pub async fn set_state(db: &DatabaseConnection, id: &str, state: &str) -> Result
 
 pub async fn delete(db: &DatabaseConnection, id: &str) -> Result<(), DbErr> {
     Entity::delete_by_id(id.to_owned()).exec(db).await?;
+    Ok(())
+}
+
+/// Ends every session that uses an identity. Returns how many there were.
+pub async fn delete_for_identity<C: ConnectionTrait>(
+    db: &C,
+    identity_id: i32,
+) -> Result<u64, DbErr> {
+    let result = Entity::delete_many()
+        .filter(Column::IdentityId.eq(identity_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Sets the identity and the state of a session.
+pub async fn set_identity_state(
+    db: &DatabaseConnection,
+    id: &str,
+    identity_id: Option<i32>,
+    state: &str,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::IdentityId, Expr::value(identity_id))
+        .col_expr(Column::State, Expr::value(state))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
     Ok(())
 }

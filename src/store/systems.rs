@@ -21,6 +21,10 @@ pub struct Model {
     /// `client_secret_basic` or `client_secret_post`; both are accepted at the token endpoint.
     pub token_endpoint_auth_method: String,
     pub created_at: i64,
+    /// The system's third-party-initiated login URI (OIDC Core §4), opened from the portal.
+    pub initiate_login_uri: Option<String>,
+    /// The system's home page, opened from the portal when it has no initiate_login_uri.
+    pub home_uri: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -44,6 +48,8 @@ pub struct NewSystem<'a> {
     pub secret_hash: String,
     pub redirect_uris: &'a [String],
     pub post_logout_redirect_uris: &'a [String],
+    pub initiate_login_uri: Option<&'a str>,
+    pub home_uri: Option<&'a str>,
 }
 
 pub async fn find_by_client_id(
@@ -76,6 +82,8 @@ pub async fn insert(
         .to_string()),
         token_endpoint_auth_method: Set("client_secret_basic".to_owned()),
         created_at: Set(now),
+        initiate_login_uri: Set(system.initiate_login_uri.map(str::to_owned)),
+        home_uri: Set(system.home_uri.map(str::to_owned)),
         ..Default::default()
     }
     .insert(db)

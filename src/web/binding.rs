@@ -88,7 +88,7 @@ fn render_form(
     request_id: &str,
     error: Option<String>,
 ) -> Response {
-    let expires = crate::clock::now() + TICKET_TTL_SECS;
+    let expires = state.clock.now() + TICKET_TTL_SECS;
     let cookie = page.cookie.clone().unwrap_or_default();
     let context = json!({
         "request_id": request_id,
@@ -118,7 +118,7 @@ pub async fn bind_submit(
 ) -> Result<Response, Error> {
     let form: BindForm = parse_form(&body)?;
     check_csrf(&state, &page, &form.csrf_token)?;
-    let now = crate::clock::now();
+    let now = state.clock.now();
     let cookie = page.cookie.clone().unwrap_or_default();
     let Some((enterprise_id, fingerprint)) =
         open_ticket(&state, &cookie, &form.binding_ticket, now)

@@ -27,7 +27,7 @@ use crate::listener::ClientCertificate;
 use crate::oidc::authorize;
 use crate::store::{audit, certificate_challenges, sessions};
 
-pub const SELECT_IDENTITY_PATH: &str = "/login/select-identity";
+pub use crate::oidc::completion::SELECT_IDENTITY_PATH;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -216,7 +216,7 @@ pub async fn challenge(
     let Some(cookie) = &page.cookie else {
         return Err(Error::page(StatusCode::FORBIDDEN, "csrf_invalid", ""));
     };
-    let now = crate::clock::now();
+    let now = state.clock.now();
     let nonce = crypto::random_token().map_err(Error::internal)?;
     let expires_at = now + state.config.certificate.challenge_ttl_secs;
     certificate_challenges::insert(
@@ -261,7 +261,7 @@ pub async fn verify(
     let method = Method::Challenge {
         pin_verified: form.pin_verified == "true",
     };
-    let now = crate::clock::now();
+    let now = state.clock.now();
 
     let certificate = STANDARD
         .decode(form.certificate.trim())
@@ -329,7 +329,7 @@ async fn reject_with(
     error: CertError,
     message_key: &'static str,
 ) -> Result<Response, Error> {
-    let now = crate::clock::now();
+    let now = state.clock.now();
     certificate_login::audit_attempt(&state.db, method, chain, Err(&error), &page.source_ip, now)
         .await?;
     Err(Error::page(
@@ -364,7 +364,7 @@ async fn sign_in(
     evidence: Evidence,
     request_id: &str,
 ) -> Result<Response, Error> {
-    let now = crate::clock::now();
+    let now = state.clock.now();
     let verified = certificate_login::verify_certificate(
         &state.trust_store,
         &state.config.certificate.uscc_sources,
@@ -440,17 +440,19 @@ async fn sign_in(
             account_id,
             identities,
         } => {
-            let single = (identities.len() == 1).then(|| identities[0].id);
+            // Without a relying party's request the first administrator identity serves the
+            // console; a request settles its identity in `authorize::complete`, with the role
+            // picker when several fit.
+            let first = identities
+                .first()
+                .map(|identity| identity.id)
+                .filter(|_| request_id.is_empty());
             let start = SessionStart {
                 account_id,
-                identity_id: single,
+                identity_id: first,
                 enterprise_id: Some(enterprise.id),
                 certificate_fingerprint: Some(&certificate.fingerprint_sha256),
-                state: if single.is_some() {
-                    sessions::STATE_ACTIVE
-                } else {
-                    sessions::STATE_SELECT_IDENTITY
-                },
+                state: sessions::STATE_ACTIVE,
                 amr: evidence.method.amr(),
                 acr: certificate_login::ACR,
                 source_ip: &page.source_ip,
@@ -464,10 +466,8 @@ async fn sign_in(
                 method = evidence.method.as_str(),
                 "certificate sign-in succeeded"
             );
-            let location = if single.is_none() {
-                format!("{SELECT_IDENTITY_PATH}?request_id={request_id}")
-            } else if request_id.is_empty() {
-                "/".to_owned()
+            let location = if request_id.is_empty() {
+                crate::web::admin::CONSOLE_PATH.to_owned()
             } else {
                 authorize::complete(state, request_id, page.flow.as_deref(), &session).await?
             };

@@ -1,5 +1,5 @@
 //! The role picker: a session whose account has several usable identities chooses one
-//! (radio `identity_id`).
+//! (radio `identity_id`). The identity chosen last time is preselected.
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -11,8 +11,9 @@ use serde_json::json;
 use super::login::see_other;
 use super::{PageContext, check_csrf, parse_form, render};
 use crate::app::SharedState;
+use crate::auth::identity_choice;
 use crate::auth::session;
-use crate::domain::identity::display_name;
+use crate::domain::identity::RealnameStanding;
 use crate::error::Error;
 use crate::oidc::authorize;
 use crate::store::{enterprises, identities, sessions};
@@ -31,33 +32,21 @@ pub struct SelectForm {
     request_id: String,
 }
 
-async fn current(state: &SharedState, page: &PageContext) -> Result<sessions::Model, Error> {
+/// The signed-in session of this browser, in any state after the password change.
+pub(super) async fn signed_in_session(
+    state: &SharedState,
+    page: &PageContext,
+) -> Result<sessions::Model, Error> {
     let cookie = page.cookie.as_deref().unwrap_or("");
     session::load(
         &state.db,
         cookie,
         &state.session_limits(),
-        crate::clock::now(),
+        state.clock.now(),
     )
     .await?
-    .filter(|s| s.state == sessions::STATE_SELECT_IDENTITY || s.state == sessions::STATE_ACTIVE)
+    .filter(|s| s.state != sessions::STATE_PASSWORD_CHANGE)
     .ok_or_else(|| Error::page(StatusCode::UNAUTHORIZED, "session_required", ""))
-}
-
-/// Identities the session may choose from: for a certificate session the account's
-/// administrator identities in the certificate's enterprise, otherwise all its active ones.
-async fn choices(
-    state: &SharedState,
-    session: &sessions::Model,
-) -> Result<Vec<identities::Model>, Error> {
-    let all = identities::active_of_account(&state.db, session.account_id).await?;
-    Ok(match session.enterprise_id {
-        Some(enterprise_id) => all
-            .into_iter()
-            .filter(|i| i.is_admin && i.enterprise_id == enterprise_id)
-            .collect(),
-        None => all,
-    })
 }
 
 pub async fn select_page(
@@ -65,17 +54,36 @@ pub async fn select_page(
     page: PageContext,
     Query(query): Query<SelectQuery>,
 ) -> Result<Response, Error> {
-    let session = current(&state, &page).await?;
+    let session = signed_in_session(&state, &page).await?;
+    let client_id = if query.request_id.is_empty() {
+        None
+    } else {
+        Some(
+            authorize::find_pending(&state, &query.request_id, page.flow.as_deref())
+                .await?
+                .client_id,
+        )
+    };
+    let choices = identity_choice::candidates(&state.db, &session, client_id.as_deref()).await?;
+    let preselected = preselect(&session, &choices);
+    let now = state.clock.now();
+    let english = page.lang == super::templates::Lang::En;
     let mut rows = Vec::new();
-    for identity in choices(&state, &session).await? {
+    for identity in &choices {
         let enterprise = enterprises::find_by_id(&state.db, identity.enterprise_id).await?;
+        let (standing, _) = identity_choice::standing(&state.db, identity, now).await?;
+        let review_hours_left = match standing {
+            RealnameStanding::PendingWithin { deadline } => Some((deadline - now + 3599) / 3600),
+            _ => None,
+        };
         rows.push(json!({
             "id": identity.id,
             "enterprise_name": enterprise.map(|e| e.name).unwrap_or_default(),
-            "identity_type": display_name(&identity.identity_type),
+            "identity_type": state.config.identities.display_name(&identity.identity_type, english),
             "system_id": identity.system_id,
             "operator_id": identity.operator_id,
-            "checked": session.identity_id == Some(identity.id),
+            "checked": Some(identity.id) == preselected,
+            "review_hours_left": review_hours_left.map(|hours| hours.to_string()),
         }));
     }
     let context = json!({ "request_id": query.request_id, "identities": rows });
@@ -88,6 +96,23 @@ pub async fn select_page(
     ))
 }
 
+/// The identity to preselect: the session's own when it is among the choices, otherwise the
+/// one chosen most recently.
+fn preselect(session: &sessions::Model, choices: &[identities::Model]) -> Option<i32> {
+    if let Some(current) = session
+        .identity_id
+        .filter(|id| choices.iter().any(|i| i.id == *id))
+    {
+        return Some(current);
+    }
+    choices
+        .iter()
+        .filter(|i| i.last_chosen_at.is_some())
+        .max_by_key(|i| i.last_chosen_at)
+        .or(choices.first())
+        .map(|i| i.id)
+}
+
 pub async fn select_submit(
     State(state): State<SharedState>,
     page: PageContext,
@@ -95,26 +120,31 @@ pub async fn select_submit(
 ) -> Result<Response, Error> {
     let form: SelectForm = parse_form(&body)?;
     check_csrf(&state, &page, &form.csrf_token)?;
-    let session = current(&state, &page).await?;
-    let chosen = form.identity_id.parse::<i32>().ok();
-    let allowed = choices(&state, &session).await?;
-    let Some(identity) = allowed.into_iter().find(|i| Some(i.id) == chosen) else {
-        return Err(Error::page(
+    let session = signed_in_session(&state, &page).await?;
+    let invalid = || {
+        Error::page(
             StatusCode::BAD_REQUEST,
             "identity_invalid",
             form.identity_id.chars().take(20).collect::<String>(),
-        ));
+        )
     };
-    sessions::choose_identity(&state.db, &session.id, identity.id).await?;
-    let session = sessions::Model {
-        identity_id: Some(identity.id),
-        state: sessions::STATE_ACTIVE.to_owned(),
-        ..session
-    };
-    let location = if form.request_id.is_empty() {
-        "/".to_owned()
-    } else {
-        authorize::complete(&state, &form.request_id, page.flow.as_deref(), &session).await?
-    };
+    let chosen = form.identity_id.parse::<i32>().map_err(|_| invalid())?;
+    if form.request_id.is_empty() {
+        let choices = identity_choice::candidates(&state.db, &session, None).await?;
+        if !choices.iter().any(|i| i.id == chosen) {
+            return Err(invalid());
+        }
+        sessions::choose_identity(&state.db, &session.id, chosen).await?;
+        identities::mark_chosen(&state.db, chosen, state.clock.now()).await?;
+        return Ok(see_other(&state, "/", None));
+    }
+    let location = authorize::complete_with_identity(
+        &state,
+        &form.request_id,
+        page.flow.as_deref(),
+        &session,
+        chosen,
+    )
+    .await?;
     Ok(see_other(&state, &location, None))
 }

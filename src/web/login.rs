@@ -16,6 +16,7 @@ use crate::auth::sms_code::{self, SendOutcome, SendRequest};
 use crate::domain::phone::Phone;
 use crate::error::Error;
 use crate::oidc::authorize;
+use crate::providers::sms::Purpose;
 use crate::store::{accounts, sessions, systems};
 
 pub const PASSWORD_CHANGE_PATH: &str = "/password/change";
@@ -105,7 +106,7 @@ pub async fn login_page(
     .await
 }
 
-fn wants_json(headers: &HeaderMap) -> bool {
+pub(super) fn wants_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -152,11 +153,12 @@ pub async fn send_code(
         .is_some();
     let request = SendRequest {
         phone: &phone,
+        purpose: Purpose::Login,
         deliver,
         source_ip: &page.source_ip,
     };
-    let now = crate::clock::now();
-    let outcome = sms_code::send_login_code(
+    let now = state.clock.now();
+    let outcome = sms_code::send_code(
         &state.db,
         state.sms.as_ref(),
         &state.config.sms,
@@ -166,40 +168,10 @@ pub async fn send_code(
     .await
     .map_err(Error::internal)?;
 
-    let (status, code, message) = match outcome {
-        SendOutcome::Accepted => {
-            tracing::info!(phone = %phone, delivered = deliver, "login code requested");
-            {
-                let minutes = (state.config.sms.code_ttl_secs + 59) / 60;
-                let text = page
-                    .message(&state, "code_sent")
-                    .replace("{minutes}", &minutes.to_string());
-                (StatusCode::OK, "sent", text)
-            }
-        }
-        SendOutcome::TooSoon { retry_after_secs } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_soon",
-            page.message(&state, "code_too_soon")
-                .replace("{seconds}", &retry_after_secs.to_string()),
-        ),
-        SendOutcome::DailyLimit => {
-            tracing::warn!(phone = %phone, "login code daily limit reached");
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                "daily_limit",
-                page.message(&state, "code_daily_limit"),
-            )
-        }
-        SendOutcome::AddressLimit => {
-            tracing::warn!(source_ip = ?page.source_ip, "login code hourly limit per address reached");
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                "address_limit",
-                page.message(&state, "code_address_limit"),
-            )
-        }
-    };
+    if outcome == SendOutcome::Accepted {
+        tracing::info!(phone = %phone, delivered = deliver, "login code requested");
+    }
+    let (status, code, message) = describe_send_outcome(&state, &page, &outcome);
     if json {
         let mut body = json!({ "status": code, "message": message });
         if let SendOutcome::TooSoon { retry_after_secs } = outcome {
@@ -218,6 +190,45 @@ pub async fn send_code(
         notice,
     };
     render_login(&state, &page, status, &form.request_id, view).await
+}
+
+/// The status, machine-readable code and message of an SMS code request.
+pub(super) fn describe_send_outcome(
+    state: &SharedState,
+    page: &PageContext,
+    outcome: &SendOutcome,
+) -> (StatusCode, &'static str, String) {
+    match outcome {
+        SendOutcome::Accepted => {
+            let minutes = (state.config.sms.code_ttl_secs + 59) / 60;
+            let text = page
+                .message(state, "code_sent")
+                .replace("{minutes}", &minutes.to_string());
+            (StatusCode::OK, "sent", text)
+        }
+        SendOutcome::TooSoon { retry_after_secs } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_soon",
+            page.message(state, "code_too_soon")
+                .replace("{seconds}", &retry_after_secs.to_string()),
+        ),
+        SendOutcome::DailyLimit => {
+            tracing::warn!("SMS code daily limit per phone reached");
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                "daily_limit",
+                page.message(state, "code_daily_limit"),
+            )
+        }
+        SendOutcome::AddressLimit => {
+            tracing::warn!(source_ip = ?page.source_ip, "SMS code hourly limit per address reached");
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                "address_limit",
+                page.message(state, "code_address_limit"),
+            )
+        }
+    }
 }
 
 /// `POST /login`: checks phone, password and code, starts a session, then continues to the
@@ -255,7 +266,7 @@ pub async fn submit(
         password: form.password.clone(),
         sms_code: form.sms_code.clone(),
     };
-    let now = crate::clock::now();
+    let now = state.clock.now();
     let account = match phone_login::authenticate(&ctx, credentials, now)
         .await
         .map_err(Error::internal)?

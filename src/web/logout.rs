@@ -87,7 +87,7 @@ async fn current(
         &state.db,
         cookie,
         &state.session_limits(),
-        crate::clock::now(),
+        state.clock.now(),
     )
     .await?)
 }

@@ -1,5 +1,6 @@
 //! Hosted pages: sign-in, password change, the demo relying party, and HTML error pages.
 
+pub mod admin;
 pub mod binding;
 pub mod certificate;
 pub mod demo;
@@ -7,6 +8,7 @@ pub mod identity;
 pub mod login;
 pub mod logout;
 pub mod password;
+pub mod realname;
 pub mod stock;
 pub mod templates;
 
@@ -158,6 +160,11 @@ impl PageContext {
             "password_change.html" => "/password/change",
             "certificate_login.html" | "binding.html" => "/login/certificate",
             "select_identity.html" => "/login/select-identity",
+            "realname.html" => "/realname",
+            "admin_operators.html" | "admin_operator.html" | "admin_operator_new.html" => {
+                "/admin/operators"
+            }
+            "admin_reviews.html" => "/admin/reviews",
             "demo.html" => "/demo",
             "logout.html" => "/logout",
             _ => "/",
@@ -328,14 +335,85 @@ pub fn login_context<'a>(
 }
 
 pub async fn index(State(state): State<SharedState>, page: PageContext) -> Result<Response, Error> {
-    let now = crate::clock::now();
+    let now = state.clock.now();
     let mut account_name = None;
+    let mut systems = Vec::new();
+    let mut console = false;
     if let Some(cookie) = &page.cookie
         && let Some(active) = session::load(&state.db, cookie, &state.session_limits(), now).await?
+        && active.state != crate::store::sessions::STATE_PASSWORD_CHANGE
     {
         let account = crate::store::accounts::find_by_id(&state.db, active.account_id).await?;
         account_name = account.map(|a| crate::domain::mask::name(&a.name));
+        console = active.certificate_fingerprint.is_some();
+        systems = portal_systems(&state, &page, &active).await?;
     }
-    let context = json!({ "account_name": account_name, "demo": state.demo_enabled });
+    let context = json!({
+        "account_name": account_name,
+        "demo": state.demo_enabled,
+        "systems": systems,
+        "console": console,
+    });
     Ok(render(&state, &page, StatusCode::OK, "index.html", context))
+}
+
+/// The systems where the signed-in user holds identities, each with the link that starts
+/// its sign-in: the system's `initiate_login_uri` with `iss` and `target_link_uri`
+/// (OIDC Core §4), or its home page.
+async fn portal_systems(
+    state: &SharedState,
+    page: &PageContext,
+    session: &crate::store::sessions::Model,
+) -> Result<Vec<serde_json::Value>, Error> {
+    use crate::auth::identity_choice;
+    use crate::domain::identity::RealnameStanding;
+
+    let identities = identity_choice::candidates(&state.db, session, None).await?;
+    let english = page.lang == templates::Lang::En;
+    let mut rows: Vec<serde_json::Value> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for identity in &identities {
+        if !seen.insert(identity.system_id.clone()) {
+            continue;
+        }
+        let Some(system) =
+            crate::store::systems::find_by_client_id(&state.db, &identity.system_id).await?
+        else {
+            continue;
+        };
+        let link = match (&system.initiate_login_uri, &system.home_uri) {
+            (Some(initiate), _) => url::Url::parse(initiate).ok().map(|mut url| {
+                let target = system.home_uri.clone().unwrap_or_else(|| initiate.clone());
+                url.query_pairs_mut()
+                    .append_pair("iss", &state.config.server.issuer)
+                    .append_pair("target_link_uri", &target);
+                url.to_string()
+            }),
+            (None, Some(home)) => Some(home.clone()),
+            (None, None) => None,
+        };
+        let (standing, _) =
+            identity_choice::standing(&state.db, identity, state.clock.now()).await?;
+        let needs_realname = matches!(
+            standing,
+            RealnameStanding::Required | RealnameStanding::Rejected
+        );
+        let types: Vec<&str> = identities
+            .iter()
+            .filter(|i| i.system_id == identity.system_id)
+            .map(|i| {
+                state
+                    .config
+                    .identities
+                    .display_name(&i.identity_type, english)
+            })
+            .collect();
+        rows.push(json!({
+            "name": system.name,
+            "link": link,
+            "identity_types": types.join("、"),
+            "needs_realname": needs_realname,
+        }));
+    }
+    Ok(rows)
 }

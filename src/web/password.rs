@@ -39,7 +39,7 @@ async fn signed_in(state: &SharedState, page: &PageContext) -> Result<sessions::
         &state.db,
         cookie,
         &state.session_limits(),
-        crate::clock::now(),
+        state.clock.now(),
     )
     .await?
     .ok_or_else(|| Error::page(StatusCode::UNAUTHORIZED, "session_required", ""))?;
@@ -124,7 +124,7 @@ pub async fn change_submit(
         .hash(form.new_password.clone())
         .await
         .map_err(Error::internal)?;
-    let now = crate::clock::now();
+    let now = state.clock.now();
     accounts::set_password(&state.db, account.id, hash, now).await?;
     sessions::set_state(&state.db, &session.id, sessions::STATE_ACTIVE).await?;
     audit::append(

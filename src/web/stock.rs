@@ -10,11 +10,13 @@ use serde_json::json;
 use super::login::see_other;
 use super::{PageContext, check_csrf, parse_form, render};
 use crate::app::SharedState;
+use crate::auth::identity_choice::{self, Next};
 use crate::auth::phone_login::Failure;
 use crate::auth::session::{self, SessionStart};
 use crate::auth::stock_login;
 use crate::error::Error;
 use crate::oidc::authorize;
+use crate::oidc::completion::REALNAME_PATH;
 use crate::store::{admin_bindings, sessions};
 
 #[derive(Deserialize)]
@@ -102,7 +104,7 @@ pub async fn stock_submit(
     }
 
     let ctx = super::login_context(&state, &page);
-    let now = crate::clock::now();
+    let now = state.clock.now();
     let operator =
         match stock_login::authenticate(&ctx, &form.operator_id, form.password.clone(), now)
             .await
@@ -177,8 +179,8 @@ pub async fn stock_submit(
         }
     }
 
-    // TODO: staff are to be routed to real-name verification here. Until that exists they
-    // continue to the relying party with the old password as their only factor.
+    // Staff without real-name verification are sent to it by `authorize::complete`, or
+    // below when they signed in without a relying party's request.
     let start = SessionStart {
         account_id: operator.account.id,
         identity_id: Some(operator.identity.id),
@@ -192,10 +194,15 @@ pub async fn stock_submit(
     let (cookie, session) = session::create(&state.db, start, &state.session_limits(), now)
         .await
         .map_err(Error::internal)?;
-    let location = if form.request_id.is_empty() {
-        "/".to_owned()
-    } else {
+    let location = if !form.request_id.is_empty() {
         authorize::complete(&state, &form.request_id, page.flow.as_deref(), &session).await?
+    } else if let Next::Realname(_) =
+        identity_choice::gate(&state.db, operator.identity.clone(), now).await?
+    {
+        sessions::set_state(&state.db, &session.id, sessions::STATE_REALNAME_REQUIRED).await?;
+        REALNAME_PATH.to_owned()
+    } else {
+        "/".to_owned()
     };
     Ok(see_other(&state, &location, Some(&cookie)))
 }

@@ -50,7 +50,31 @@ impl Lang {
     }
 }
 
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 17] = [
+    (
+        "realname.html",
+        include_str!("../../themes/default/templates/realname.html"),
+    ),
+    (
+        "admin_nav.html",
+        include_str!("../../themes/default/templates/admin_nav.html"),
+    ),
+    (
+        "admin_operators.html",
+        include_str!("../../themes/default/templates/admin_operators.html"),
+    ),
+    (
+        "admin_operator_new.html",
+        include_str!("../../themes/default/templates/admin_operator_new.html"),
+    ),
+    (
+        "admin_operator.html",
+        include_str!("../../themes/default/templates/admin_operator.html"),
+    ),
+    (
+        "admin_reviews.html",
+        include_str!("../../themes/default/templates/admin_reviews.html"),
+    ),
     (
         "base.html",
         include_str!("../../themes/default/templates/base.html"),

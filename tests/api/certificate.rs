@@ -13,14 +13,14 @@ use unilogin::store::{admin_bindings, audit};
 
 use crate::helpers::*;
 
-const USCC_A: &str = "91310000MA1FL8XQ11";
-const NAME_A: &str = "上海甲物业有限公司";
-const USCC_B: &str = "91350100M000100Y43";
-const NAME_B: &str = "福州乙开发有限公司";
+pub(crate) const USCC_A: &str = "91310000MA1FL8XQ11";
+pub(crate) const NAME_A: &str = "上海甲物业有限公司";
+pub(crate) const USCC_B: &str = "91350100M000100Y43";
+pub(crate) const NAME_B: &str = "福州乙开发有限公司";
 
 /// Enterprise A: administrator 300001 (password Admin-old-1) and staff 300002;
 /// enterprise B: administrator 400001 (password Other-old-1).
-async fn import_enterprises(app: &TestApp) {
+pub(crate) async fn import_enterprises(app: &TestApp) {
     let header = "operator_id,enterprise_code,enterprise_name,person_name,phone,identity_type,is_admin,password_scheme,password_hash,system\n";
     let rows = [
         format!(
@@ -37,28 +37,38 @@ async fn import_enterprises(app: &TestApp) {
         ),
     ];
     let text = format!("{header}{}\n", rows.join("\n"));
-    let report = import_operators(&app.state.db, text.as_bytes(), unilogin::clock::now())
-        .await
-        .unwrap();
+    let report = import_operators(
+        &app.state.db,
+        &app.state.config.identities,
+        text.as_bytes(),
+        unilogin::clock::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.imported, 3, "{report:?}");
 }
 
-fn dev_ca(app: &TestApp) -> DevCa {
+pub(crate) fn dev_ca(app: &TestApp) -> DevCa {
     DevCa::load(&app.state.config.dev_ca_dir()).unwrap()
 }
 
-fn issue(app: &TestApp, uscc: &str, name: &str, adjust: impl FnOnce(&mut IssueOptions)) -> Issued {
+pub(crate) fn issue(
+    app: &TestApp,
+    uscc: &str,
+    name: &str,
+    adjust: impl FnOnce(&mut IssueOptions),
+) -> Issued {
     let mut options = IssueOptions::new(uscc, name);
     adjust(&mut options);
     dev_ca(app).issue(&options).unwrap()
 }
 
-fn identity_pem(issued: &Issued) -> Option<String> {
+pub(crate) fn identity_pem(issued: &Issued) -> Option<String> {
     Some(format!("{}{}", issued.cert_pem, issued.key_pem))
 }
 
 /// Starts an authorization on the main listener and returns (request_id, verifier).
-async fn pending_request(
+pub(crate) async fn pending_request(
     app: &TestApp,
     browser: &Browser,
     extra: &[(&str, &str)],
@@ -73,7 +83,11 @@ async fn pending_request(
     )
 }
 
-async fn tls_certificate_page(app: &TestApp, browser: &Browser, request_id: &str) -> Page {
+pub(crate) async fn tls_certificate_page(
+    app: &TestApp,
+    browser: &Browser,
+    request_id: &str,
+) -> Page {
     browser
         .get(&format!(
             "{}/login/certificate?request_id={request_id}",
@@ -82,7 +96,7 @@ async fn tls_certificate_page(app: &TestApp, browser: &Browser, request_id: &str
         .await
 }
 
-async fn bind(
+pub(crate) async fn bind(
     app: &TestApp,
     browser: &Browser,
     binding: &Page,
@@ -103,7 +117,7 @@ async fn bind(
         .await
 }
 
-fn id_token_claims(tokens: &serde_json::Value) -> serde_json::Value {
+pub(crate) fn id_token_claims(tokens: &serde_json::Value) -> serde_json::Value {
     let id_token = tokens["id_token"].as_str().unwrap();
     let payload = id_token.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
@@ -767,14 +781,15 @@ async fn helper_script_signs_challenge() {
 async fn several_admin_identities_offer_role_picker() {
     let app = spawn_app().await;
     import_enterprises(&app).await;
-    // The same administrator also has the developer type in enterprise A.
+    // The same administrator also has the repair contractor type in enterprise A.
     let header = "operator_id,enterprise_code,enterprise_name,person_name,phone,identity_type,is_admin,password_scheme,password_hash,system\n";
     let row = format!(
-        "300003,{USCC_A},{NAME_A},王五,13900000011,developer,true,sha256_salted,{},{CLIENT_ID}\n",
+        "300003,{USCC_A},{NAME_A},王五,13900000011,repair_contractor,true,sha256_salted,{},{CLIENT_ID}\n",
         salted("x")
     );
     import_operators(
         &app.state.db,
+        &app.state.config.identities,
         format!("{header}{row}").as_bytes(),
         unilogin::clock::now(),
     )
@@ -807,7 +822,7 @@ async fn several_admin_identities_offer_role_picker() {
         "{}",
         picker.body
     );
-    assert!(picker.body.contains("房地产开发企业"), "{}", picker.body);
+    assert!(picker.body.contains("维修施工单位"), "{}", picker.body);
     assert!(picker.body.contains("物业服务企业"), "{}", picker.body);
 
     let developer = unilogin::store::identities::find_by_operator_id(&app.state.db, 300003)
@@ -834,7 +849,7 @@ async fn several_admin_identities_offer_role_picker() {
             .unwrap();
     let claims = id_token_claims(&tokens);
     assert_eq!(claims["operator_id"], 300003);
-    assert_eq!(claims["identity_type"], "developer");
+    assert_eq!(claims["identity_type"], "repair_contractor");
 }
 
 #[tokio::test]
@@ -900,6 +915,7 @@ async fn identities_serve_only_their_system() {
     );
     let report = import_operators(
         &app.state.db,
+        &app.state.config.identities,
         format!("{header}{row}").as_bytes(),
         unilogin::clock::now(),
     )

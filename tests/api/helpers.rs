@@ -65,6 +65,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         secret_hash: sha256_b64(CLIENT_SECRET),
         redirect_uris: &[REDIRECT_URI.to_owned()],
         post_logout_redirect_uris: &[POST_LOGOUT_REDIRECT_URI.to_owned()],
+        initiate_login_uri: None,
+        home_uri: None,
     };
     systems::insert(&state.db, system, unilogin::clock::now())
         .await
@@ -112,6 +114,8 @@ impl TestApp {
             secret_hash: sha256_b64("unused"),
             redirect_uris: &[format!("http://127.0.0.1:9/{client_id}")],
             post_logout_redirect_uris: &[],
+            initiate_login_uri: None,
+            home_uri: None,
         };
         systems::insert(&self.state.db, system, unilogin::clock::now())
             .await
@@ -127,6 +131,7 @@ impl TestApp {
             name: "张三",
             password_hash: hash,
             must_change_password: must_change,
+            realname_status: unilogin::store::accounts::REALNAME_UNVERIFIED,
         };
         accounts::insert(&self.state.db, account, unilogin::clock::now())
             .await

@@ -9,5 +9,6 @@ mod logout;
 mod oidc_flow;
 mod phone_login;
 mod refresh;
+mod staff;
 mod stock;
 mod token;

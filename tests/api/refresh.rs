@@ -94,6 +94,8 @@ async fn refresh_bound_to_client_and_scope_narrows() {
         secret_hash: sha256_b64("bidding-secret"),
         redirect_uris: &["http://127.0.0.1:9/bidding".to_owned()],
         post_logout_redirect_uris: &[],
+        initiate_login_uri: None,
+        home_uri: None,
     };
     systems::insert(&app.state.db, other, unilogin::clock::now())
         .await

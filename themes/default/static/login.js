@@ -15,7 +15,7 @@
       request_id: form.elements.request_id.value,
     });
     button.disabled = true;
-    fetch("/login/sms-code", { method: "POST", headers: { Accept: "application/json" }, body: body })
+    fetch(button.getAttribute("formaction"), { method: "POST", headers: { Accept: "application/json" }, body: body })
       .then(function (response) {
         return response.json();
       })

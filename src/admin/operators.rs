@@ -1,0 +1,558 @@
+//! Staff operators of an enterprise, as its administrator manages them: list, add (after a
+//! real-name check of name and phone), view, modify phone and status, and soft-delete.
+
+use sea_orm::{DbErr, TransactionTrait};
+use serde::Serialize;
+
+use super::{AdminError, AdminSession, Page};
+use crate::app::AppState;
+use crate::domain::operator::{self, MAX_DEPARTMENT_CHARS, MAX_REMARK_CHARS, valid_person_name};
+use crate::domain::phone::Phone;
+use crate::providers::realname::Outcome;
+use crate::providers::sms::{Purpose, SmsMessage};
+use crate::store::identities::{self, OperatorFilter};
+use crate::store::{accounts, refresh_tokens, sessions, tokens};
+
+/// An operator as the console and the API show it. The phone is masked.
+#[derive(Debug, Clone, Serialize)]
+pub struct OperatorView {
+    pub id: i32,
+    pub operator_id: i64,
+    pub name: String,
+    pub phone: String,
+    pub department: String,
+    pub department_type: String,
+    pub role: String,
+    pub system_id: String,
+    pub identity_type: String,
+    pub status: String,
+    pub remark: String,
+    pub realname_verified: bool,
+    pub created_at: i64,
+}
+
+async fn view(state: &AppState, identity: identities::Model) -> Result<OperatorView, DbErr> {
+    let account = accounts::find_by_id(&state.db, identity.account_id).await?;
+    let (name, phone) = account
+        .map(|a| {
+            let phone = Phone::parse(&a.phone)
+                .map(|p| p.masked())
+                .unwrap_or_default();
+            (a.name, phone)
+        })
+        .unwrap_or_default();
+    Ok(OperatorView {
+        id: identity.id,
+        operator_id: identity.operator_id,
+        name,
+        phone,
+        department: identity.department,
+        department_type: identity.department_type,
+        role: identity.role,
+        system_id: identity.system_id,
+        identity_type: identity.identity_type,
+        status: identity.status,
+        remark: identity.remark,
+        realname_verified: identity.realname_verified_at.is_some(),
+        created_at: identity.created_at,
+    })
+}
+
+pub async fn list(
+    state: &AppState,
+    admin: &AdminSession,
+    filter: &OperatorFilter,
+    page: u64,
+    per_page: u64,
+) -> Result<Page<OperatorView>, AdminError> {
+    let page = page.max(1);
+    let per_page = per_page.clamp(1, super::MAX_PER_PAGE);
+    let (rows, total) =
+        identities::list_operators(&state.db, admin.enterprise.id, filter, page, per_page).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for identity in rows {
+        items.push(view(state, identity).await?);
+    }
+    Ok(Page {
+        items,
+        page,
+        per_page,
+        total,
+    })
+}
+
+/// A staff identity of the administrator's enterprise that is not deleted.
+async fn find_own(
+    state: &AppState,
+    admin: &AdminSession,
+    id: i32,
+) -> Result<identities::Model, AdminError> {
+    identities::find_by_id(&state.db, id)
+        .await?
+        .filter(|i| i.enterprise_id == admin.enterprise.id && !i.is_admin && i.deleted_at.is_none())
+        .ok_or(AdminError::NotFound)
+}
+
+pub async fn get(
+    state: &AppState,
+    admin: &AdminSession,
+    id: i32,
+) -> Result<OperatorView, AdminError> {
+    let identity = find_own(state, admin, id).await?;
+    Ok(view(state, identity).await?)
+}
+
+/// The systems and identity types the enterprise holds: staff can be added for these.
+pub async fn offered(
+    state: &AppState,
+    admin: &AdminSession,
+) -> Result<Vec<(String, String)>, DbErr> {
+    let mut pairs: Vec<(String, String)> =
+        identities::active_admins_of(&state.db, admin.enterprise.id)
+            .await?
+            .into_iter()
+            .map(|i| (i.system_id, i.identity_type))
+            .collect();
+    pairs.sort();
+    pairs.dedup();
+    Ok(pairs)
+}
+
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NewOperator {
+    pub name: String,
+    pub phone: String,
+    pub department: String,
+    pub department_type: String,
+    pub role: String,
+    pub remark: String,
+    pub system_id: String,
+    pub identity_type: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Created {
+    pub operator: OperatorView,
+    /// True when the phone had no account and one was created with an initial password.
+    pub account_created: bool,
+}
+
+fn invalid(field: &'static str, message_key: &'static str) -> AdminError {
+    AdminError::Invalid { field, message_key }
+}
+
+/// Adds an operator. Nothing is stored unless the real-name service confirms that the name
+/// owns the phone.
+pub async fn create(
+    state: &AppState,
+    admin: &AdminSession,
+    input: NewOperator,
+) -> Result<Created, AdminError> {
+    let name = input.name.trim();
+    if !valid_person_name(name) {
+        return Err(invalid("name", "realname_name_invalid"));
+    }
+    let phone = Phone::parse(&input.phone).map_err(|_| invalid("phone", "phone_invalid"))?;
+    let department = match input.department.trim() {
+        "" => admin.enterprise.name.as_str(),
+        department => department,
+    };
+    if department.chars().count() > MAX_DEPARTMENT_CHARS {
+        return Err(invalid("department", "operator_department_invalid"));
+    }
+    if !operator::is_department_type(&input.department_type) {
+        return Err(invalid(
+            "department_type",
+            "operator_department_type_invalid",
+        ));
+    }
+    let role = if input.role.is_empty() {
+        operator::DEFAULT_ROLE
+    } else {
+        input.role.as_str()
+    };
+    if !operator::is_role(role) {
+        return Err(invalid("role", "operator_role_invalid"));
+    }
+    if input.remark.chars().count() > MAX_REMARK_CHARS || input.remark.chars().any(char::is_control)
+    {
+        return Err(invalid("remark", "operator_remark_invalid"));
+    }
+    let offered = offered(state, admin).await?;
+    let (system_id, identity_type) = match offered.as_slice() {
+        [(system, kind)] if input.system_id.is_empty() && input.identity_type.is_empty() => {
+            (system.clone(), kind.clone())
+        }
+        _ => (input.system_id.clone(), input.identity_type.clone()),
+    };
+    if !offered.contains(&(system_id.clone(), identity_type.clone())) {
+        return Err(invalid("identity_type", "operator_identity_type_invalid"));
+    }
+
+    let target = format!("phone:{}", phone.masked());
+    let verification = state.realname.verify_phone(name, &phone).await;
+    tracing::info!(
+        enterprise_id = admin.enterprise.id,
+        phone = %phone,
+        outcome = verification.outcome.as_str(),
+        request_id = %verification.request_id,
+        latency_ms = verification.latency_ms,
+        detail = %verification.detail,
+        "real-name check for a new operator"
+    );
+    if verification.outcome != Outcome::Match {
+        let detail = format!(
+            "real-name check {} (request {})",
+            verification.outcome.as_str(),
+            verification.request_id
+        );
+        admin
+            .audit(state, "operator.create", &target, "failure", &detail)
+            .await?;
+        return Err(AdminError::Realname(verification.outcome));
+    }
+
+    let existing = accounts::find_by_phone(&state.db, phone.as_e164()).await?;
+    if let Some(account) = &existing {
+        let held = identities::of_account(&state.db, account.id).await?;
+        if held.iter().any(|i| {
+            i.enterprise_id == admin.enterprise.id
+                && i.system_id == system_id
+                && i.identity_type == identity_type
+        }) {
+            admin
+                .audit(
+                    state,
+                    "operator.create",
+                    &target,
+                    "failure",
+                    "identity exists",
+                )
+                .await?;
+            return Err(AdminError::DuplicateIdentity);
+        }
+        let held_types: Vec<&str> = held.iter().map(|i| i.identity_type.as_str()).collect();
+        if let Some(conflict) = state
+            .config
+            .identities
+            .conflict(&held_types, &identity_type)
+        {
+            let detail = format!("mutually exclusive with held type {conflict}");
+            admin
+                .audit(state, "operator.create", &target, "failure", &detail)
+                .await?;
+            tracing::warn!(enterprise_id = admin.enterprise.id, held = conflict, adding = %identity_type, "operator not added: mutually exclusive identity types");
+            return Err(AdminError::MutuallyExclusive {
+                held: conflict.to_owned(),
+            });
+        }
+    }
+
+    // A new account gets a random initial password by SMS. The message goes out before the
+    // account is stored, as with `unilogin account add`.
+    let mut new_account = None;
+    if existing.is_none() {
+        new_account = Some(send_initial_password(state, admin, &phone).await?);
+    }
+
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let (account_id, account_created) = match (&existing, new_account) {
+        (Some(account), _) => (account.id, false),
+        (None, Some(hash)) => {
+            let account = accounts::insert(
+                &txn,
+                accounts::NewAccount {
+                    phone: phone.as_e164(),
+                    name,
+                    password_hash: hash,
+                    must_change_password: true,
+                    realname_status: accounts::REALNAME_VERIFIED,
+                },
+                now,
+            )
+            .await?;
+            (account.id, true)
+        }
+        (None, None) => return Err(AdminError::Internal("no account to attach to".into())),
+    };
+    let operator_id = identities::next_operator_id(&txn).await?;
+    let inserted = identities::insert(
+        &txn,
+        identities::NewIdentity {
+            account_id,
+            enterprise_id: admin.enterprise.id,
+            system_id: &system_id,
+            identity_type: &identity_type,
+            operator_id,
+            is_admin: false,
+            status: identities::STATUS_ACTIVE,
+            department,
+            department_type: &input.department_type,
+            role,
+            remark: &input.remark,
+            realname_verified_at: Some(now),
+        },
+        now,
+    )
+    .await;
+    let identity = match inserted {
+        Ok(identity) => identity,
+        // Two administrators adding the same person at once: the unique index decides.
+        Err(error) if is_unique_violation(&error) => {
+            txn.rollback().await?;
+            return Err(AdminError::DuplicateIdentity);
+        }
+        Err(error) => return Err(error.into()),
+    };
+    txn.commit().await?;
+
+    let detail = format!(
+        "identity {} operator {} system {} type {}{}",
+        identity.id,
+        identity.operator_id,
+        identity.system_id,
+        identity.identity_type,
+        if account_created { ", new account" } else { "" }
+    );
+    admin
+        .audit(
+            state,
+            "operator.create",
+            &format!("identity:{}", identity.id),
+            "success",
+            &detail,
+        )
+        .await?;
+    Ok(Created {
+        operator: view(state, identity).await?,
+        account_created,
+    })
+}
+
+/// Sends a random initial password to `phone` and returns its argon2id hash.
+async fn send_initial_password(
+    state: &AppState,
+    admin: &AdminSession,
+    phone: &Phone,
+) -> Result<String, AdminError> {
+    let password = crate::auth::password::initial_password()
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
+    let hash = state
+        .passwords
+        .hash(password.clone())
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
+    let message = SmsMessage {
+        phone,
+        purpose: Purpose::InitialPassword,
+        text: format!(
+            "{}{}已为您开通统一登录平台账号，初始密码为{password}，首次登录须修改密码。",
+            state.config.sms.signature, admin.enterprise.name
+        ),
+        code: None,
+    };
+    state
+        .sms
+        .send(&message)
+        .await
+        .map_err(|e| AdminError::Internal(format!("initial password not sent: {e}")))?;
+    Ok(hash)
+}
+
+fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+/// The only changes an administrator may make: the phone and the status.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Modification {
+    pub phone: Option<String>,
+    /// `active` or `disabled`.
+    pub status: Option<String>,
+}
+
+pub async fn modify(
+    state: &AppState,
+    admin: &AdminSession,
+    id: i32,
+    change: Modification,
+) -> Result<OperatorView, AdminError> {
+    let identity = find_own(state, admin, id).await?;
+    let target = format!("identity:{}", identity.id);
+
+    if let Some(status) = change.status.as_deref().filter(|s| *s != identity.status) {
+        match status {
+            identities::STATUS_DISABLED => {}
+            identities::STATUS_ACTIVE if identity.status == identities::STATUS_DISABLED => {}
+            identities::STATUS_ACTIVE => {
+                return Err(invalid("status", "operator_status_use_review"));
+            }
+            _ => return Err(invalid("status", "operator_status_invalid")),
+        }
+    }
+    if let Some(phone) = change.phone.as_deref().filter(|p| !p.trim().is_empty()) {
+        let phone = Phone::parse(phone).map_err(|_| invalid("phone", "phone_invalid"))?;
+        change_phone(state, admin, &identity, &phone).await?;
+    }
+    if let Some(status) = change.status.as_deref().filter(|s| *s != identity.status) {
+        let now = state.clock.now();
+        identities::set_status(&state.db, identity.id, status, now).await?;
+        let ended = if status == identities::STATUS_DISABLED {
+            end_use(state, identity.id).await?
+        } else {
+            0
+        };
+        let detail = format!(
+            "status {} -> {status}; {ended} sessions and tokens ended",
+            identity.status
+        );
+        admin
+            .audit(state, "operator.modify", &target, "success", &detail)
+            .await?;
+    }
+    let identity = find_own(state, admin, id).await?;
+    Ok(view(state, identity).await?)
+}
+
+/// Moves the operator to a new phone after the real-name service confirms the person's name
+/// owns it. The identity follows the phone: it joins the account of that phone (same person
+/// only), or the account's phone changes when this is its only identity, or a new account is
+/// created for the phone.
+async fn change_phone(
+    state: &AppState,
+    admin: &AdminSession,
+    identity: &identities::Model,
+    phone: &Phone,
+) -> Result<(), AdminError> {
+    let target = format!("identity:{}", identity.id);
+    let account = accounts::find_by_id(&state.db, identity.account_id)
+        .await?
+        .ok_or(AdminError::NotFound)?;
+    if account.phone == phone.as_e164() {
+        return Ok(());
+    }
+    let verification = state.realname.verify_phone(&account.name, phone).await;
+    if verification.outcome != Outcome::Match {
+        let detail = format!(
+            "phone change to {}: real-name check {} (request {})",
+            phone.masked(),
+            verification.outcome.as_str(),
+            verification.request_id
+        );
+        admin
+            .audit(state, "operator.modify", &target, "failure", &detail)
+            .await?;
+        return Err(AdminError::Realname(verification.outcome));
+    }
+
+    let now = state.clock.now();
+    let others = identities::of_account(&state.db, account.id)
+        .await?
+        .into_iter()
+        .filter(|i| i.id != identity.id)
+        .count();
+    match accounts::find_by_phone(&state.db, phone.as_e164()).await? {
+        Some(owner) if owner.name != account.name => return Err(AdminError::PhoneTaken),
+        Some(owner) => {
+            let held = identities::of_account(&state.db, owner.id).await?;
+            if held.iter().any(|i| {
+                i.enterprise_id == identity.enterprise_id
+                    && i.system_id == identity.system_id
+                    && i.identity_type == identity.identity_type
+            }) {
+                return Err(AdminError::DuplicateIdentity);
+            }
+            let held_types: Vec<&str> = held.iter().map(|i| i.identity_type.as_str()).collect();
+            if let Some(conflict) = state
+                .config
+                .identities
+                .conflict(&held_types, &identity.identity_type)
+            {
+                admin
+                    .audit(
+                        state,
+                        "operator.modify",
+                        &target,
+                        "failure",
+                        "mutually exclusive identity types",
+                    )
+                    .await?;
+                return Err(AdminError::MutuallyExclusive {
+                    held: conflict.to_owned(),
+                });
+            }
+            identities::move_to_account(&state.db, identity.id, owner.id, now).await?;
+        }
+        None if others == 0 => {
+            accounts::set_phone(&state.db, account.id, phone.as_e164(), now).await?;
+        }
+        None => {
+            // The identity moves to a new account of the new phone; the old account keeps its
+            // other identities.
+            let hash = send_initial_password(state, admin, phone).await?;
+            let txn = state.db.begin().await?;
+            let owner = accounts::insert(
+                &txn,
+                accounts::NewAccount {
+                    phone: phone.as_e164(),
+                    name: &account.name,
+                    password_hash: hash,
+                    must_change_password: true,
+                    realname_status: accounts::REALNAME_VERIFIED,
+                },
+                now,
+            )
+            .await?;
+            identities::move_to_account(&txn, identity.id, owner.id, now).await?;
+            txn.commit().await?;
+        }
+    }
+    let ended = end_use(state, identity.id).await?;
+    let detail = format!(
+        "phone changed to {} (request {}); {ended} sessions and tokens ended",
+        phone.masked(),
+        verification.request_id
+    );
+    admin
+        .audit(state, "operator.modify", &target, "success", &detail)
+        .await?;
+    Ok(())
+}
+
+/// Soft-deletes an operator: the identity is disabled and marked deleted, and its sessions,
+/// refresh tokens and access tokens end. Nothing is removed.
+pub async fn delete(state: &AppState, admin: &AdminSession, id: i32) -> Result<(), AdminError> {
+    let identity = find_own(state, admin, id).await?;
+    let now = state.clock.now();
+    identities::soft_delete(&state.db, identity.id, now).await?;
+    let ended = end_use(state, identity.id).await?;
+    let detail = format!(
+        "operator {} deleted; {ended} sessions and tokens ended",
+        identity.operator_id
+    );
+    admin
+        .audit(
+            state,
+            "operator.delete",
+            &format!("identity:{}", identity.id),
+            "success",
+            &detail,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Ends every session and token of an identity. Returns how many ended.
+async fn end_use(state: &AppState, identity_id: i32) -> Result<u64, DbErr> {
+    let now = state.clock.now();
+    let sessions = sessions::delete_for_identity(&state.db, identity_id).await?;
+    let refresh = refresh_tokens::revoke_for_identity(&state.db, identity_id, now).await?;
+    let access = tokens::revoke_for_identity(&state.db, identity_id, now).await?;
+    Ok(sessions + refresh + access)
+}
