@@ -58,7 +58,10 @@ async fn require_admin(state: &SharedState, page: &PageContext) -> Result<AdminS
 }
 
 /// Parses a JSON body of a changing request; other content types are refused (CSRF).
-#[allow(clippy::result_large_err, reason = "the error is the response itself, returned at once")]
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the response itself, returned at once"
+)]
 fn json_body<T: serde::de::DeserializeOwned>(
     state: &SharedState,
     page: &PageContext,
@@ -101,8 +104,8 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    /// The store filter, or None when a filter can match nothing (an operator ID that is not
-    /// a number, or a unit code other than the enterprise's).
+    /// Builds the store filter. Returns None when a filter can match nothing: an operator ID
+    /// that is not a number, or a unit code other than the enterprise's.
     pub fn filter(&self, admin: &AdminSession) -> Option<OperatorFilter> {
         let operator_id = match self.operator_id.trim() {
             "" => None,
