@@ -288,6 +288,22 @@ pub fn router(state: SharedState) -> Router {
             post(web::admin::delete_operator),
         )
         .route("/admin/reviews", get(web::admin::reviews_page))
+        .route(
+            "/admin/applications",
+            get(web::applications::list_page).post(web::applications::apply_submit),
+        )
+        .route(
+            "/admin/applications/question",
+            get(web::applications::question_page),
+        )
+        .route(
+            "/admin/applications/attach",
+            get(web::applications::attach_page).post(web::applications::attach_submit),
+        )
+        .route(
+            "/admin/applications/new",
+            get(web::applications::apply_page),
+        )
         .route("/admin/reviews/{id}/approve", post(web::admin::approve))
         .route("/admin/reviews/{id}/reject", post(web::admin::reject))
         .route("/demo", get(web::demo::demo_page))
@@ -327,6 +343,22 @@ pub fn router(state: SharedState) -> Router {
         .route(
             "/api/v1/realname-submissions",
             get(admin::api::list_submissions),
+        )
+        .route(
+            "/api/v1/applications",
+            get(admin::api::available_applications).post(admin::api::submit_application),
+        )
+        .route(
+            "/api/v1/platform/systems",
+            get(admin::platform::list_systems).post(admin::platform::create_system),
+        )
+        .route(
+            "/api/v1/platform/systems/{client_id}",
+            axum::routing::patch(admin::platform::update_system),
+        )
+        .route(
+            "/api/v1/platform/provisioning-events",
+            get(admin::platform::list_events),
         )
         .route(
             "/api/v1/realname-submissions/{id}/approve",
@@ -443,6 +475,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(crate::admin::provisioning::run_worker(self.state.clone()));
         let router = router(self.state);
         if let Some((listener, acceptor)) = self.certificate_listener {
             let mut stop = stop_rx;
@@ -457,11 +490,14 @@ impl Application {
             ));
         }
         let app = router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 let _ = stop_tx.send(true);
             })
-            .await
+            .await;
+        // Undelivered events stay queued in the database for the next start.
+        worker.abort();
+        served
     }
 }

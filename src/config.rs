@@ -23,6 +23,16 @@ pub struct Config {
     pub certificate: CertificateConfig,
     pub identities: crate::domain::identity::IdentityRules,
     pub realname: crate::providers::realname::RealnameConfig,
+    pub provisioning: crate::providers::provisioning::ProvisioningConfig,
+    pub platform: PlatformConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformConfig {
+    /// SHA-256 (base64url, no padding) of each bearer token that the platform-admin API
+    /// under `/api/v1/platform/` accepts. Empty: that API is off.
+    pub admin_token_hashes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -210,6 +220,8 @@ impl Default for Config {
             },
             identities: crate::domain::identity::IdentityRules::default(),
             realname: crate::providers::realname::RealnameConfig::default(),
+            provisioning: crate::providers::provisioning::ProvisioningConfig::default(),
+            platform: PlatformConfig::default(),
         }
     }
 }
@@ -374,6 +386,12 @@ impl Config {
             .validate()
             .map_err(|reason| ConfigError::Invalid {
                 key: "realname",
+                reason,
+            })?;
+        self.provisioning
+            .validate()
+            .map_err(|reason| ConfigError::Invalid {
+                key: "provisioning",
                 reason,
             })?;
         if self.login.hash_concurrency == 0 {

@@ -34,8 +34,9 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
-    /// Manage relying parties (OIDC clients).
-    #[command(subcommand)]
+    /// Manage the systems registry: relying parties (OIDC clients) with the identity types
+    /// they offer. `system` is another name for `client`.
+    #[command(subcommand, alias = "system")]
     Client(ClientCommand),
     /// Manage accounts.
     #[command(subcommand)]
@@ -131,9 +132,53 @@ enum ClientCommand {
         /// The client's home page, which the portal opens when no initiate login URI is set.
         #[arg(long)]
         home_uri: Option<String>,
+        /// Identity type the system offers, open for application; `CODE:closed` offers it
+        /// without application. Repeat for several.
+        #[arg(long = "identity-type")]
+        identity_types: Vec<String>,
+        /// URL that receives provisioning events (signed Security Event Tokens).
+        #[arg(long)]
+        provisioning_endpoint: Option<String>,
     },
     /// List registered clients.
     List,
+    /// Change a registered client; options left out keep their values, and an empty URI
+    /// clears it.
+    Update {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Replaces the redirect URIs when given; repeat for several.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Replaces the offered identity types when given (`CODE` or `CODE:closed`).
+        #[arg(long = "identity-type")]
+        identity_types: Vec<String>,
+        #[arg(long)]
+        provisioning_endpoint: Option<String>,
+        #[arg(long)]
+        initiate_login_uri: Option<String>,
+        #[arg(long)]
+        home_uri: Option<String>,
+    },
+}
+
+/// Parses `CODE` (open for application) or `CODE:closed`.
+fn offered_types(args: &[String]) -> anyhow::Result<Vec<systems::OfferedType>> {
+    args.iter()
+        .map(|arg| match arg.split_once(':') {
+            None => Ok(systems::OfferedType {
+                code: arg.clone(),
+                applicable: true,
+            }),
+            Some((code, "closed")) => Ok(systems::OfferedType {
+                code: code.to_owned(),
+                applicable: false,
+            }),
+            Some(_) => bail!("invalid --identity-type `{arg}`: use CODE or CODE:closed"),
+        })
+        .collect()
 }
 
 #[derive(Subcommand)]
@@ -251,7 +296,20 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
             post_logout_redirect_uris,
             initiate_login_uri,
             home_uri,
+            identity_types,
+            provisioning_endpoint,
         } => {
+            let identity_types = offered_types(&identity_types)?;
+            unilogin::admin::platform::validate_system(
+                &config.identities,
+                None,
+                &provisioning_endpoint
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+                &identity_types,
+            )
+            .map_err(|reason| anyhow::anyhow!("invalid option: {reason}"))?;
             if client_id.is_empty()
                 || !client_id
                     .bytes()
@@ -289,6 +347,8 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
                 post_logout_redirect_uris: &post_logout_redirect_uris,
                 initiate_login_uri: initiate_login_uri.as_deref(),
                 home_uri: home_uri.as_deref(),
+                identity_types: &identity_types,
+                provisioning_endpoint: provisioning_endpoint.as_deref(),
             };
             systems::insert(&db, system, unilogin::clock::now()).await?;
             println!("client_id:     {client_id}");
@@ -297,13 +357,59 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
         }
         ClientCommand::List => {
             for system in systems::list(&db).await? {
+                let types: Vec<String> = system
+                    .offered_types()
+                    .into_iter()
+                    .map(|t| {
+                        if t.applicable {
+                            t.code
+                        } else {
+                            format!("{}:closed", t.code)
+                        }
+                    })
+                    .collect();
                 println!(
-                    "{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}",
                     system.client_id,
                     system.name,
-                    system.redirect_uri_list().join(" ")
+                    system.redirect_uri_list().join(" "),
+                    types.join(",")
                 );
             }
+        }
+        ClientCommand::Update {
+            client_id,
+            name,
+            redirect_uris,
+            identity_types,
+            provisioning_endpoint,
+            initiate_login_uri,
+            home_uri,
+        } => {
+            let types = offered_types(&identity_types)?;
+            let uris: Vec<&str> = redirect_uris
+                .iter()
+                .chain(&provisioning_endpoint)
+                .chain(&initiate_login_uri)
+                .chain(&home_uri)
+                .map(String::as_str)
+                .collect();
+            unilogin::admin::platform::validate_system(&config.identities, None, &uris, &types)
+                .map_err(|reason| anyhow::anyhow!("invalid option: {reason}"))?;
+            let Some(existing) = systems::find_by_client_id(&db, &client_id).await? else {
+                bail!("client `{client_id}` is not registered; add it with `unilogin system add`");
+            };
+            let change = systems::SystemUpdate {
+                name,
+                redirect_uris: (!redirect_uris.is_empty()).then_some(redirect_uris),
+                post_logout_redirect_uris: None,
+                identity_types: (!types.is_empty()).then_some(types),
+                provisioning_endpoint,
+                initiate_login_uri,
+                home_uri,
+            };
+            systems::update(&db, existing, change).await?;
+            println!("client `{client_id}` updated");
         }
     }
     Ok(())

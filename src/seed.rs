@@ -59,6 +59,8 @@ pub async fn load_demo(
                 post_logout_redirect_uris: &[format!("{}/demo", config.server.issuer)],
                 initiate_login_uri: None,
                 home_uri: None,
+                identity_types: &[],
+                provisioning_endpoint: None,
             };
             systems::insert(db, system, now).await?;
         }
@@ -74,6 +76,7 @@ pub async fn load_demo(
         };
         accounts::insert(db, account, now).await?;
     }
+    register_demo_systems(db, now).await?;
     load_demo_enterprise(db, config, now).await?;
     if config.realname.adapter == "fixture" {
         add_realname_pairs(config)?;
@@ -84,6 +87,64 @@ pub async fn load_demo(
         sms_outbox = %config.sms_outbox_path().display(),
         "demo data loaded: sign in with the demo phone and the password from the README; SMS codes go to the outbox"
     );
+    Ok(())
+}
+
+/// The three relying systems of the platform, with the identity types each offers. Their
+/// redirect URIs are placeholders and their secrets random, because the demo signs in through
+/// the `demo` client; they are there so administrators can apply for access to them.
+async fn register_demo_systems(db: &DatabaseConnection, now: i64) -> Result<(), SeedError> {
+    use systems::OfferedType;
+    let offer = |codes: &[&str]| -> Vec<OfferedType> {
+        codes
+            .iter()
+            .map(|code| OfferedType {
+                code: (*code).to_owned(),
+                applicable: true,
+            })
+            .collect()
+    };
+    let registry = [
+        (
+            "fund",
+            "维修资金系统",
+            offer(&[
+                "developer",
+                "property_company",
+                "repair_contractor",
+                "owners_committee",
+            ]),
+        ),
+        (
+            "supervision",
+            "物业监管平台",
+            offer(&["property_company", "owners_committee"]),
+        ),
+        (
+            "bidding",
+            "招投标系统",
+            offer(&["developer", "property_company", "repair_contractor"]),
+        ),
+    ];
+    for (client_id, name, identity_types) in registry {
+        if systems::find_by_client_id(db, client_id).await?.is_some() {
+            continue;
+        }
+        let secret = crate::crypto::random_token()
+            .map_err(|e| SeedError::Database(DbErr::Custom(e.to_string())))?;
+        let system = systems::NewSystem {
+            client_id,
+            name,
+            secret_hash: sha256_b64(&secret),
+            redirect_uris: &[format!("https://{client_id}.example.invalid/callback")],
+            post_logout_redirect_uris: &[],
+            initiate_login_uri: None,
+            home_uri: None,
+            identity_types: &identity_types,
+            provisioning_endpoint: None,
+        };
+        systems::insert(db, system, now).await?;
+    }
     Ok(())
 }
 

@@ -210,3 +210,73 @@ fn client_and_account_commands() {
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid mobile number `123`"));
 }
+
+#[test]
+fn system_registry_add_list_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = unilogin(
+        dir.path(),
+        &[
+            "system",
+            "add",
+            "--client-id",
+            "supervision",
+            "--name",
+            "物业监管平台",
+            "--redirect-uri",
+            "https://supervision.example.cn/callback",
+            "--identity-type",
+            "property_company",
+            "--identity-type",
+            "owners_committee:closed",
+            "--provisioning-endpoint",
+            "https://supervision.example.cn/events",
+        ],
+    );
+    assert!(added.status.success(), "{added:?}");
+    assert!(stdout(&added).contains("client_secret: "));
+
+    let listed = unilogin(dir.path(), &["system", "list"]);
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(
+        stdout(&listed).contains("supervision\t物业监管平台\thttps://supervision.example.cn/callback\tproperty_company,owners_committee:closed"),
+        "{}",
+        stdout(&listed)
+    );
+
+    let unknown = unilogin(
+        dir.path(),
+        &[
+            "system",
+            "update",
+            "--client-id",
+            "supervision",
+            "--identity-type",
+            "bank",
+        ],
+    );
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("`bank`"),
+        "{unknown:?}"
+    );
+
+    let updated = unilogin(
+        dir.path(),
+        &[
+            "system",
+            "update",
+            "--client-id",
+            "supervision",
+            "--identity-type",
+            "developer",
+        ],
+    );
+    assert!(updated.status.success(), "{updated:?}");
+    let listed = unilogin(dir.path(), &["system", "list"]);
+    assert!(
+        stdout(&listed).ends_with("\tdeveloper\n"),
+        "{}",
+        stdout(&listed)
+    );
+}

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261204_000001_initial;
 mod m20261204_000002_staff_lifecycle;
+mod m20261204_000003_permission_applications;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261204_000001_initial::Migration),
             Box::new(m20261204_000002_staff_lifecycle::Migration),
+            Box::new(m20261204_000003_permission_applications::Migration),
         ]
     }
 }

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -32,7 +32,7 @@ fn admin_error(page: &PageContext, state: &SharedState, error: &AdminError) -> R
     }
     let mut body = json!({
         "error": error.message_key(),
-        "message": page.message(state, error.message_key()),
+        "message": error.message(|key| page.message(state, key)),
     });
     if let Some(field) = error.field() {
         body["field"] = json!(field);
@@ -90,6 +90,25 @@ fn json_body<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Parses a query string; an invalid one is a JSON 400 that names the problem.
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the response itself, returned at once"
+)]
+fn parse_query<T: serde::de::DeserializeOwned>(
+    state: &SharedState,
+    page: &PageContext,
+    raw: Option<&str>,
+) -> Result<T, Response> {
+    serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|error| {
+        let body = json!({
+            "error": "invalid_query",
+            "message": format!("{} ({error})", page.message(state, "api_query_invalid")),
+        });
+        (StatusCode::BAD_REQUEST, Json(body)).into_response()
+    })
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ListQuery {
@@ -131,10 +150,14 @@ impl ListQuery {
 pub async fn list_operators(
     State(state): State<SharedState>,
     page: PageContext,
-    Query(query): Query<ListQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
     let admin = match require_admin(&state, &page).await {
         Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let query: ListQuery = match parse_query(&state, &page, raw.as_deref()) {
+        Ok(query) => query,
         Err(response) => return response,
     };
     let number = query.page.unwrap_or(1);
@@ -177,11 +200,14 @@ pub async fn create_operator(
 pub async fn get_operator(
     State(state): State<SharedState>,
     page: PageContext,
-    Path(id): Path<i32>,
+    Path(id): Path<String>,
 ) -> Response {
     let admin = match require_admin(&state, &page).await {
         Ok(admin) => admin,
         Err(response) => return response,
+    };
+    let Ok(id) = id.parse::<i32>() else {
+        return admin_error(&page, &state, &AdminError::NotFound);
     };
     match operators::get(&state, &admin, id).await {
         Ok(operator) => Json(operator).into_response(),
@@ -192,7 +218,7 @@ pub async fn get_operator(
 pub async fn modify_operator(
     State(state): State<SharedState>,
     page: PageContext,
-    Path(id): Path<i32>,
+    Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -204,6 +230,9 @@ pub async fn modify_operator(
         Ok(change) => change,
         Err(response) => return response,
     };
+    let Ok(id) = id.parse::<i32>() else {
+        return admin_error(&page, &state, &AdminError::NotFound);
+    };
     match operators::modify(&state, &admin, id, change).await {
         Ok(operator) => Json(operator).into_response(),
         Err(error) => admin_error(&page, &state, &error),
@@ -213,11 +242,14 @@ pub async fn modify_operator(
 pub async fn delete_operator(
     State(state): State<SharedState>,
     page: PageContext,
-    Path(id): Path<i32>,
+    Path(id): Path<String>,
 ) -> Response {
     let admin = match require_admin(&state, &page).await {
         Ok(admin) => admin,
         Err(response) => return response,
+    };
+    let Ok(id) = id.parse::<i32>() else {
+        return admin_error(&page, &state, &AdminError::NotFound);
     };
     match operators::delete(&state, &admin, id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -235,10 +267,14 @@ pub struct PageQuery {
 pub async fn list_submissions(
     State(state): State<SharedState>,
     page: PageContext,
-    Query(query): Query<PageQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
     let admin = match require_admin(&state, &page).await {
         Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let query: PageQuery = match parse_query(&state, &page, raw.as_deref()) {
+        Ok(query) => query,
         Err(response) => return response,
     };
     let number = query.page.unwrap_or(1);
@@ -258,7 +294,7 @@ pub struct RejectBody {
 pub async fn approve_submission(
     State(state): State<SharedState>,
     page: PageContext,
-    Path(id): Path<i32>,
+    Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -266,9 +302,18 @@ pub async fn approve_submission(
         Ok(admin) => admin,
         Err(response) => return response,
     };
+    // Approval takes no fields: an empty body is accepted as `{}`.
+    let body = if body.is_empty() {
+        Bytes::from_static(b"{}")
+    } else {
+        body
+    };
     if let Err(response) = json_body::<serde_json::Value>(&state, &page, &headers, &body) {
         return response;
     }
+    let Ok(id) = id.parse::<i32>() else {
+        return admin_error(&page, &state, &AdminError::SubmissionNotFound);
+    };
     match reviews::approve(&state, &admin, id).await {
         Ok(()) => Json(json!({ "id": id, "status": "approved" })).into_response(),
         Err(error) => admin_error(&page, &state, &error),
@@ -278,7 +323,7 @@ pub async fn approve_submission(
 pub async fn reject_submission(
     State(state): State<SharedState>,
     page: PageContext,
-    Path(id): Path<i32>,
+    Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -290,8 +335,55 @@ pub async fn reject_submission(
         Ok(input) => input,
         Err(response) => return response,
     };
+    let Ok(id) = id.parse::<i32>() else {
+        return admin_error(&page, &state, &AdminError::SubmissionNotFound);
+    };
     match reviews::reject(&state, &admin, id, &input.reason).await {
         Ok(()) => Json(json!({ "id": id, "status": "rejected" })).into_response(),
+        Err(error) => admin_error(&page, &state, &error),
+    }
+}
+
+pub async fn available_applications(
+    State(state): State<SharedState>,
+    page: PageContext,
+) -> Response {
+    let admin = match require_admin(&state, &page).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let english = page.lang == crate::web::templates::Lang::En;
+    match super::applications::available(&state, &admin, english).await {
+        Ok(offers) => Json(json!({ "items": offers })).into_response(),
+        Err(error) => admin_error(&page, &state, &AdminError::Database(error)),
+    }
+}
+
+pub async fn submit_application(
+    State(state): State<SharedState>,
+    page: PageContext,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let admin = match require_admin(&state, &page).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let input: super::applications::Application = match json_body(&state, &page, &headers, &body) {
+        Ok(input) => input,
+        Err(response) => return response,
+    };
+    match super::applications::apply(&state, &admin, input).await {
+        Ok(identity) => (
+            StatusCode::CREATED,
+            Json(json!({
+                "identity_id": identity.id,
+                "operator_id": identity.operator_id,
+                "system_id": identity.system_id,
+                "identity_type": identity.identity_type,
+            })),
+        )
+            .into_response(),
         Err(error) => admin_error(&page, &state, &error),
     }
 }

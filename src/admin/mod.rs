@@ -3,8 +3,11 @@
 //! pages and the JSON API share.
 
 pub mod api;
+pub mod applications;
 pub mod import;
 pub mod operators;
+pub mod platform;
+pub mod provisioning;
 pub mod reviews;
 
 use axum::http::StatusCode;
@@ -114,8 +117,10 @@ pub enum AdminError {
         field: &'static str,
         message_key: &'static str,
     },
-    #[error("operator or submission not found in this enterprise")]
+    #[error("operator not found in this enterprise")]
     NotFound,
+    #[error("real-name submission not found in this enterprise")]
+    SubmissionNotFound,
     #[error("real-name check: {}", .0.as_str())]
     Realname(Outcome),
     #[error("the phone already holds identity type `{held}`, which excludes the new one")]
@@ -126,6 +131,19 @@ pub enum AdminError {
     PhoneTaken,
     #[error("the submission was already reviewed")]
     AlreadyReviewed,
+    #[error(
+        "{system_name} already has a {identity_type_name} with the same USCC or organization code"
+    )]
+    DuplicateEnterprise {
+        system_name: String,
+        identity_type_name: String,
+    },
+    #[error("the administrator already holds this system and identity type")]
+    AlreadyHeld,
+    #[error("operator ID or password wrong, or not an administrator of this system and type")]
+    BindingFailed,
+    #[error("too many failed attempts; locked until {until}")]
+    Locked { until: i64 },
     #[error("a reason is required to reject a submission")]
     ReasonRequired,
     #[error(transparent)]
@@ -139,11 +157,16 @@ impl AdminError {
         match self {
             AdminError::Invalid { message_key, .. } => message_key,
             AdminError::NotFound => "operator_not_found",
+            AdminError::SubmissionNotFound => "submission_not_found",
             AdminError::Realname(outcome) => realname_failure(*outcome).1,
             AdminError::MutuallyExclusive { .. } => "identity_mutually_exclusive",
             AdminError::DuplicateIdentity => "identity_duplicate",
             AdminError::PhoneTaken => "phone_taken",
             AdminError::AlreadyReviewed => "review_already_done",
+            AdminError::DuplicateEnterprise { .. } => "application_duplicate",
+            AdminError::BindingFailed => "application_binding_failed",
+            AdminError::AlreadyHeld => "application_already_held",
+            AdminError::Locked { .. } => "application_binding_locked",
             AdminError::ReasonRequired => "review_reason_required",
             AdminError::Database(_) | AdminError::Internal(_) => "internal_error",
         }
@@ -152,13 +175,32 @@ impl AdminError {
     pub fn status(&self) -> StatusCode {
         match self {
             AdminError::Invalid { .. } | AdminError::ReasonRequired => StatusCode::BAD_REQUEST,
-            AdminError::NotFound => StatusCode::NOT_FOUND,
+            AdminError::NotFound | AdminError::SubmissionNotFound => StatusCode::NOT_FOUND,
             AdminError::Realname(outcome) => realname_failure(*outcome).0,
             AdminError::MutuallyExclusive { .. }
             | AdminError::DuplicateIdentity
             | AdminError::PhoneTaken
-            | AdminError::AlreadyReviewed => StatusCode::CONFLICT,
+            | AdminError::AlreadyReviewed
+            | AdminError::DuplicateEnterprise { .. }
+            | AdminError::AlreadyHeld => StatusCode::CONFLICT,
+            AdminError::BindingFailed => StatusCode::UNAUTHORIZED,
+            AdminError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
             AdminError::Database(_) | AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Builds the user-facing message from the catalogue, filling in the system and type
+    /// names a duplicate names.
+    pub fn message(&self, catalogue: impl Fn(&str) -> String) -> String {
+        let text = catalogue(self.message_key());
+        match self {
+            AdminError::DuplicateEnterprise {
+                system_name,
+                identity_type_name,
+            } => text
+                .replace("{system}", system_name)
+                .replace("{type}", identity_type_name),
+            _ => text,
         }
     }
 
@@ -181,6 +223,8 @@ pub struct Page<T> {
 }
 
 pub const DEFAULT_PER_PAGE: u64 = 20;
+/// Highest page number served; larger numbers would overflow the row offset.
+pub const MAX_PAGE: u64 = 1_000_000;
 pub const MAX_PER_PAGE: u64 = 100;
 
 /// The status and message key of a real-name check that did not match.

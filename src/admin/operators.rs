@@ -65,7 +65,7 @@ pub async fn list(
     page: u64,
     per_page: u64,
 ) -> Result<Page<OperatorView>, AdminError> {
-    let page = page.max(1);
+    let page = page.clamp(1, super::MAX_PAGE);
     let per_page = per_page.clamp(1, super::MAX_PER_PAGE);
     let (rows, total) =
         identities::list_operators(&state.db, admin.enterprise.id, filter, page, per_page).await?;
@@ -158,7 +158,7 @@ pub async fn create(
         "" => admin.enterprise.name.as_str(),
         department => department,
     };
-    if department.chars().count() > MAX_DEPARTMENT_CHARS {
+    if department.chars().count() > MAX_DEPARTMENT_CHARS || operator::has_hidden_chars(department) {
         return Err(invalid("department", "operator_department_invalid"));
     }
     if !operator::is_department_type(&input.department_type) {
@@ -175,7 +175,7 @@ pub async fn create(
     if !operator::is_role(role) {
         return Err(invalid("role", "operator_role_invalid"));
     }
-    if input.remark.chars().count() > MAX_REMARK_CHARS || input.remark.chars().any(char::is_control)
+    if input.remark.chars().count() > MAX_REMARK_CHARS || operator::has_hidden_chars(&input.remark)
     {
         return Err(invalid("remark", "operator_remark_invalid"));
     }
@@ -215,6 +215,20 @@ pub async fn create(
 
     let existing = accounts::find_by_phone(&state.db, phone.as_e164()).await?;
     if let Some(account) = &existing {
+        // The carrier confirmed the typed name for this phone; an account under another
+        // name is someone else's record and is not silently joined.
+        if account.name != name {
+            admin
+                .audit(
+                    state,
+                    "operator.create",
+                    &target,
+                    "failure",
+                    "phone belongs to an account with another name",
+                )
+                .await?;
+            return Err(AdminError::PhoneTaken);
+        }
         let held = identities::of_account(&state.db, account.id).await?;
         if held.iter().any(|i| {
             i.enterprise_id == admin.enterprise.id
@@ -249,64 +263,25 @@ pub async fn create(
         }
     }
 
-    // A new account gets a random initial password by SMS. The message goes out before the
-    // account is stored, as with `unilogin account add`.
-    let mut new_account = None;
-    if existing.is_none() {
-        new_account = Some(send_initial_password(state, admin, &phone).await?);
-    }
-
     let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    let (account_id, account_created) = match (&existing, new_account) {
-        (Some(account), _) => (account.id, false),
-        (None, Some(hash)) => {
-            let account = accounts::insert(
-                &txn,
-                accounts::NewAccount {
-                    phone: phone.as_e164(),
-                    name,
-                    password_hash: hash,
-                    must_change_password: true,
-                    realname_status: accounts::REALNAME_VERIFIED,
-                },
-                now,
-            )
-            .await?;
-            (account.id, true)
-        }
-        (None, None) => return Err(AdminError::Internal("no account to attach to".into())),
+    let fields = OperatorFields {
+        system_id: &system_id,
+        identity_type: &identity_type,
+        department,
+        department_type: &input.department_type,
+        role,
+        remark: &input.remark,
     };
-    let operator_id = identities::next_operator_id(&txn).await?;
-    let inserted = identities::insert(
-        &txn,
-        identities::NewIdentity {
-            account_id,
-            enterprise_id: admin.enterprise.id,
-            system_id: &system_id,
-            identity_type: &identity_type,
-            operator_id,
-            is_admin: false,
-            status: identities::STATUS_ACTIVE,
-            department,
-            department_type: &input.department_type,
-            role,
-            remark: &input.remark,
-            realname_verified_at: Some(now),
-        },
-        now,
-    )
-    .await;
-    let identity = match inserted {
-        Ok(identity) => identity,
-        // Two administrators adding the same person at once: the unique index decides.
-        Err(error) if is_unique_violation(&error) => {
-            txn.rollback().await?;
-            return Err(AdminError::DuplicateIdentity);
-        }
-        Err(error) => return Err(error.into()),
+    let (identity, account_created) = match &existing {
+        Some(account) => (
+            attach_to_account(state, admin, account, &fields, now).await?,
+            false,
+        ),
+        None => (
+            create_with_account(state, admin, name, &phone, &fields, now).await?,
+            true,
+        ),
     };
-    txn.commit().await?;
 
     let detail = format!(
         "identity {} operator {} system {} type {}{}",
@@ -331,12 +306,116 @@ pub async fn create(
     })
 }
 
-/// Sends a random initial password to `phone` and returns its argon2id hash.
-async fn send_initial_password(
+/// The values of a new operator identity besides its account.
+struct OperatorFields<'a> {
+    system_id: &'a str,
+    identity_type: &'a str,
+    department: &'a str,
+    department_type: &'a str,
+    role: &'a str,
+    remark: &'a str,
+}
+
+async fn insert_identity<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    admin: &AdminSession,
+    account_id: i32,
+    fields: &OperatorFields<'_>,
+    now: i64,
+) -> Result<identities::Model, AdminError> {
+    let operator_id = identities::next_operator_id(db).await?;
+    let inserted = identities::insert(
+        db,
+        identities::NewIdentity {
+            account_id,
+            enterprise_id: admin.enterprise.id,
+            system_id: fields.system_id,
+            identity_type: fields.identity_type,
+            operator_id,
+            is_admin: false,
+            status: identities::STATUS_ACTIVE,
+            department: fields.department,
+            department_type: fields.department_type,
+            role: fields.role,
+            remark: fields.remark,
+            realname_verified_at: Some(now),
+        },
+        now,
+    )
+    .await;
+    match inserted {
+        Ok(identity) => Ok(identity),
+        // Two administrators adding the same person at once: the unique index decides.
+        Err(error) if is_unique_violation(&error) => Err(AdminError::DuplicateIdentity),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Adds the identity to the existing account of the phone, restoring a deleted operator of
+/// the same enterprise, system and type, and tells the person by SMS.
+async fn attach_to_account(
     state: &AppState,
     admin: &AdminSession,
+    account: &accounts::Model,
+    fields: &OperatorFields<'_>,
+    now: i64,
+) -> Result<identities::Model, AdminError> {
+    let deleted = identities::find_deleted(
+        &state.db,
+        account.id,
+        admin.enterprise.id,
+        fields.system_id,
+        fields.identity_type,
+    )
+    .await?;
+    let identity = match deleted {
+        Some(deleted) => {
+            identities::restore(
+                &state.db,
+                deleted.id,
+                fields.department,
+                fields.department_type,
+                fields.role,
+                fields.remark,
+                now,
+            )
+            .await?;
+            identities::find_by_id(&state.db, deleted.id)
+                .await?
+                .ok_or(AdminError::NotFound)?
+        }
+        None => insert_identity(&state.db, admin, account.id, fields, now).await?,
+    };
+    if let Ok(phone) = Phone::parse(&account.phone) {
+        let message = SmsMessage {
+            phone: &phone,
+            purpose: Purpose::Notice,
+            text: format!(
+                "{}{}已将您添加为操作员（编号{}），请使用本手机号登录统一登录平台。",
+                state.config.sms.signature, admin.enterprise.name, identity.operator_id
+            ),
+            code: None,
+        };
+        if let Err(error) = state.sms.send(&message).await {
+            tracing::error!(error = %error, identity_id = identity.id, "operator notice SMS not sent");
+        }
+    }
+    Ok(identity)
+}
+
+/// Creates the account of a new phone with the identity, in one transaction. The initial
+/// password goes out by SMS before the commit, so an account is only stored when its owner
+/// got the password, and of two administrators adding the same new phone at once only the
+/// first sends one: the second waits for the first transaction and then fails on the unique
+/// phone.
+async fn create_with_account(
+    state: &AppState,
+    admin: &AdminSession,
+    name: &str,
     phone: &Phone,
-) -> Result<String, AdminError> {
+    fields: &OperatorFields<'_>,
+    now: i64,
+) -> Result<identities::Model, AdminError> {
     let password = crate::auth::password::initial_password()
         .map_err(|e| AdminError::Internal(e.to_string()))?;
     let hash = state
@@ -344,6 +423,37 @@ async fn send_initial_password(
         .hash(password.clone())
         .await
         .map_err(|e| AdminError::Internal(e.to_string()))?;
+    let txn = state.db.begin().await?;
+    let account = accounts::insert(
+        &txn,
+        accounts::NewAccount {
+            phone: phone.as_e164(),
+            name,
+            password_hash: hash,
+            must_change_password: true,
+            realname_status: accounts::REALNAME_VERIFIED,
+        },
+        now,
+    )
+    .await;
+    let account = match account {
+        Ok(account) => account,
+        Err(error) if is_unique_violation(&error) => return Err(AdminError::DuplicateIdentity),
+        Err(error) => return Err(error.into()),
+    };
+    let identity = insert_identity(&txn, admin, account.id, fields, now).await?;
+    send_initial_password(state, admin, phone, &password).await?;
+    txn.commit().await?;
+    Ok(identity)
+}
+
+/// Sends the initial password of a new account to `phone`.
+async fn send_initial_password(
+    state: &AppState,
+    admin: &AdminSession,
+    phone: &Phone,
+    password: &str,
+) -> Result<(), AdminError> {
     let message = SmsMessage {
         phone,
         purpose: Purpose::InitialPassword,
@@ -357,11 +467,10 @@ async fn send_initial_password(
         .sms
         .send(&message)
         .await
-        .map_err(|e| AdminError::Internal(format!("initial password not sent: {e}")))?;
-    Ok(hash)
+        .map_err(|e| AdminError::Internal(format!("initial password not sent: {e}")))
 }
 
-fn is_unique_violation(error: &DbErr) -> bool {
+pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
     matches!(
         error.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
@@ -495,7 +604,13 @@ async fn change_phone(
         None => {
             // The identity moves to a new account of the new phone; the old account keeps its
             // other identities.
-            let hash = send_initial_password(state, admin, phone).await?;
+            let password = crate::auth::password::initial_password()
+                .map_err(|e| AdminError::Internal(e.to_string()))?;
+            let hash = state
+                .passwords
+                .hash(password.clone())
+                .await
+                .map_err(|e| AdminError::Internal(e.to_string()))?;
             let txn = state.db.begin().await?;
             let owner = accounts::insert(
                 &txn,
@@ -510,6 +625,7 @@ async fn change_phone(
             )
             .await?;
             identities::move_to_account(&txn, identity.id, owner.id, now).await?;
+            send_initial_password(state, admin, phone, &password).await?;
             txn.commit().await?;
         }
     }

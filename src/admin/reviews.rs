@@ -32,7 +32,7 @@ pub async fn pending(
     page: u64,
     per_page: u64,
 ) -> Result<Page<SubmissionView>, AdminError> {
-    let page = page.max(1);
+    let page = page.clamp(1, super::MAX_PAGE);
     let per_page = per_page.clamp(1, super::MAX_PER_PAGE);
     let (rows, total) =
         realname_submissions::pending_of_enterprise(&state.db, admin.enterprise.id, page, per_page)
@@ -63,12 +63,28 @@ pub async fn pending(
     })
 }
 
+/// A submission of the administrator's enterprise whose operator is not deleted.
+async fn find_live(
+    state: &AppState,
+    admin: &AdminSession,
+    id: i32,
+) -> Result<realname_submissions::Model, AdminError> {
+    let submission = realname_submissions::find_in_enterprise(&state.db, id, admin.enterprise.id)
+        .await?
+        .ok_or(AdminError::SubmissionNotFound)?;
+    let live = identities::find_by_id(&state.db, submission.identity_id)
+        .await?
+        .is_some_and(|identity| identity.deleted_at.is_none());
+    if !live {
+        return Err(AdminError::SubmissionNotFound);
+    }
+    Ok(submission)
+}
+
 /// Approves a pending submission: the identity becomes active and verified, and the account
 /// takes the confirmed name (and phone, when the staff member verified another one).
 pub async fn approve(state: &AppState, admin: &AdminSession, id: i32) -> Result<(), AdminError> {
-    let submission = realname_submissions::find_in_enterprise(&state.db, id, admin.enterprise.id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let submission = find_live(state, admin, id).await?;
     if submission.status != realname_submissions::STATUS_PENDING {
         return Err(AdminError::AlreadyReviewed);
     }
@@ -111,15 +127,15 @@ pub async fn reject(
     if reason.is_empty() {
         return Err(AdminError::ReasonRequired);
     }
-    if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
+    if reason.chars().count() > MAX_REASON_CHARS
+        || crate::domain::operator::has_hidden_chars(reason)
+    {
         return Err(AdminError::Invalid {
             field: "reason",
             message_key: "review_reason_invalid",
         });
     }
-    let submission = realname_submissions::find_in_enterprise(&state.db, id, admin.enterprise.id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let submission = find_live(state, admin, id).await?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
     let review = Review {
@@ -132,9 +148,11 @@ pub async fn reject(
         txn.rollback().await?;
         return Err(AdminError::AlreadyReviewed);
     }
-    identities::set_status(
+    // A disabled operator stays disabled; only a pending one becomes rejected.
+    identities::move_status(
         &txn,
         submission.identity_id,
+        identities::STATUS_PENDING_REVIEW,
         identities::STATUS_REJECTED,
         now,
     )

@@ -219,7 +219,28 @@ async fn sso(
     pending::insert(&state.db, request.clone()).await?;
     match completion::finish(state, request, session, None).await {
         Ok(Finished::Client(location)) => Ok(found(&location)),
-        Ok(Finished::Page(_)) | Err(_) if prompt_none => {
+        Ok(Finished::Page(location)) if prompt_none => {
+            pending::take(&state.db, &request_id).await?;
+            // OIDC Core §3.1.2.6: choosing among identities is `account_selection_required`.
+            let error = if location.starts_with(completion::SELECT_IDENTITY_PATH) {
+                redirect_error(
+                    "account_selection_required",
+                    "the user has to choose one of several identities",
+                )
+            } else {
+                redirect_error(
+                    "interaction_required",
+                    "the user has to complete real-name verification",
+                )
+            };
+            Ok(redirect_to_client(
+                state,
+                &redirect_uri,
+                client_state.as_deref(),
+                Err(error),
+            ))
+        }
+        Err(_) if prompt_none => {
             pending::take(&state.db, &request_id).await?;
             Ok(redirect_to_client(
                 state,
@@ -227,7 +248,7 @@ async fn sso(
                 client_state.as_deref(),
                 Err(redirect_error(
                     "interaction_required",
-                    "the user has to choose an identity or complete real-name verification",
+                    "the user cannot sign in to this client without interaction",
                 )),
             ))
         }

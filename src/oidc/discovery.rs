@@ -39,7 +39,7 @@ pub fn metadata(issuer: &str) -> Bytes {
             "identity_type", "operator_id", "identity_id", "enterprise_admin"
         ],
         "acr_values_supported": assurance::SUPPORTED,
-        "prompt_values_supported": ["none", "login"],
+        "prompt_values_supported": ["none", "login", "select_account"],
         "ui_locales_supported": ["zh-CN", "en"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

@@ -17,6 +17,8 @@ pub enum Purpose {
     Login,
     InitialPassword,
     Realname,
+    /// Information without a code or password, such as being added as an operator.
+    Notice,
 }
 
 impl Purpose {
@@ -25,6 +27,7 @@ impl Purpose {
             Purpose::Login => "login",
             Purpose::InitialPassword => "initial_password",
             Purpose::Realname => "realname",
+            Purpose::Notice => "notice",
         }
     }
 }

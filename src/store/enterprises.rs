@@ -123,3 +123,24 @@ pub async fn reset_binding_failures(db: &DatabaseConnection, id: i32) -> Result<
         .await?;
     Ok(())
 }
+
+/// Ids of every enterprise that carries this USCC or its organization code (positions 9 to
+/// 17), including records that only have the organization code.
+pub async fn ids_with_code(
+    db: &DatabaseConnection,
+    uscc: Option<&str>,
+    org_code: &str,
+) -> Result<Vec<i32>, DbErr> {
+    use sea_orm::{Condition, QuerySelect};
+    let mut condition = Condition::any().add(Column::OrgCode.eq(org_code));
+    if let Some(uscc) = uscc {
+        condition = condition.add(Column::Uscc.eq(uscc));
+    }
+    Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(condition)
+        .into_tuple::<i32>()
+        .all(db)
+        .await
+}

@@ -265,20 +265,82 @@ pub async fn soft_delete<C: ConnectionTrait>(db: &C, id: i32, now: i64) -> Resul
     Ok(())
 }
 
-/// Records an approved real-name check and makes the identity active.
+/// Records an approved real-name check. A pending identity becomes active; a disabled one
+/// stays disabled, because the review does not overrule the administrator.
 pub async fn mark_realname_verified<C: ConnectionTrait>(
     db: &C,
     id: i32,
     now: i64,
 ) -> Result<(), DbErr> {
     Entity::update_many()
+        .col_expr(Column::RealnameVerifiedAt, Expr::value(Some(now)))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    move_status(db, id, STATUS_PENDING_REVIEW, STATUS_ACTIVE, now).await
+}
+
+/// Sets `to` on an identity whose status is `from`; other statuses are left alone.
+pub async fn move_status<C: ConnectionTrait>(
+    db: &C,
+    id: i32,
+    from: &str,
+    to: &str,
+    now: i64,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Status, Expr::value(to))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(from))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Restores a deleted operator for the same person, enterprise, system and type: active,
+/// verified and with the new department, role and remark. The operator ID stays the same.
+pub async fn restore<C: ConnectionTrait>(
+    db: &C,
+    id: i32,
+    department: &str,
+    department_type: &str,
+    role: &str,
+    remark: &str,
+    now: i64,
+) -> Result<(), DbErr> {
+    Entity::update_many()
         .col_expr(Column::Status, Expr::value(STATUS_ACTIVE))
+        .col_expr(Column::DeletedAt, Expr::value(Option::<i64>::None))
+        .col_expr(Column::Department, Expr::value(department))
+        .col_expr(Column::DepartmentType, Expr::value(department_type))
+        .col_expr(Column::Role, Expr::value(role))
+        .col_expr(Column::Remark, Expr::value(remark))
         .col_expr(Column::RealnameVerifiedAt, Expr::value(Some(now)))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// The deleted identity of an account for this enterprise, system and type, if any.
+pub async fn find_deleted(
+    db: &DatabaseConnection,
+    account_id: i32,
+    enterprise_id: i32,
+    system_id: &str,
+    identity_type: &str,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::AccountId.eq(account_id))
+        .filter(Column::EnterpriseId.eq(enterprise_id))
+        .filter(Column::SystemId.eq(system_id))
+        .filter(Column::IdentityType.eq(identity_type))
+        .filter(Column::DeletedAt.is_not_null())
+        .one(db)
+        .await
 }
 
 pub async fn mark_chosen(db: &DatabaseConnection, id: i32, now: i64) -> Result<(), DbErr> {
@@ -299,6 +361,43 @@ pub async fn move_to_account<C: ConnectionTrait>(
 ) -> Result<(), DbErr> {
     Entity::update_many()
         .col_expr(Column::AccountId, Expr::value(account_id))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// True when any enterprise of `enterprise_ids` holds an identity of this system and type
+/// that is not deleted.
+pub async fn exists_for<C: ConnectionTrait>(
+    db: &C,
+    enterprise_ids: &[i32],
+    system_id: &str,
+    identity_type: &str,
+) -> Result<bool, DbErr> {
+    let count = Entity::find()
+        .filter(Column::EnterpriseId.is_in(enterprise_ids.iter().copied()))
+        .filter(Column::SystemId.eq(system_id))
+        .filter(Column::IdentityType.eq(identity_type))
+        .filter(Column::DeletedAt.is_null())
+        .count(db)
+        .await?;
+    Ok(count > 0)
+}
+
+/// Moves an identity to another account and enterprise (an administrator attaching an
+/// existing account of the old system).
+pub async fn attach<C: ConnectionTrait>(
+    db: &C,
+    id: i32,
+    account_id: i32,
+    enterprise_id: i32,
+    now: i64,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::AccountId, Expr::value(account_id))
+        .col_expr(Column::EnterpriseId, Expr::value(enterprise_id))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
         .exec(db)

@@ -9,6 +9,8 @@ pub mod certificate_challenges;
 pub mod enterprises;
 pub mod identities;
 pub mod legacy_credentials;
+pub mod permission_applications;
+pub mod provisioning_events;
 pub mod realname_submissions;
 pub mod refresh_tokens;
 pub mod sessions;

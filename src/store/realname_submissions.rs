@@ -3,7 +3,7 @@
 
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{PaginatorTrait, QueryOrder};
 
 pub const STATUS_PENDING: &str = "pending";
@@ -106,9 +106,16 @@ pub async fn pending_of_enterprise(
     page: u64,
     per_page: u64,
 ) -> Result<(Vec<Model>, u64), DbErr> {
+    // Submissions of deleted operators are not reviewed.
+    let live = Query::select()
+        .column(super::identities::Column::Id)
+        .from(super::identities::Entity)
+        .and_where(super::identities::Column::DeletedAt.is_null())
+        .to_owned();
     let paginator = Entity::find()
         .filter(Column::EnterpriseId.eq(enterprise_id))
         .filter(Column::Status.eq(STATUS_PENDING))
+        .filter(Column::IdentityId.in_subquery(live))
         .order_by_asc(Column::Id)
         .paginate(db, per_page.max(1));
     let total = paginator.num_items().await?;

@@ -2,7 +2,7 @@
 //! and status, delete) and real-name reviews. Only certificate sessions get in.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -54,8 +54,25 @@ fn merge(mut base: Value, extra: Value) -> Value {
 pub async fn operators_page(
     State(state): State<SharedState>,
     page: PageContext,
-    Query(query): Query<ListQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, Error> {
+    // A page number that is not a number shows the first page rather than an error.
+    let raw = raw.unwrap_or_default();
+    let query: ListQuery = serde_urlencoded::from_str(&raw)
+        .or_else(|_| {
+            let kept: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+                .into_owned()
+                .filter(|(key, _)| key != "page" && key != "per_page")
+                .collect();
+            serde_urlencoded::from_str(&serde_urlencoded::to_string(kept).unwrap_or_default())
+        })
+        .map_err(|error| {
+            Error::page(
+                StatusCode::BAD_REQUEST,
+                "api_query_invalid",
+                error.to_string(),
+            )
+        })?;
     let admin = require_admin(&state, &page).await?;
     let number = query.page.unwrap_or(1).max(1);
     let per_page = query.per_page.unwrap_or(admin::DEFAULT_PER_PAGE);
@@ -120,6 +137,12 @@ pub async fn operators_page(
         "admin_operators.html",
         context,
     ))
+}
+
+/// Parses a numeric id from the path; anything else is not found.
+fn parse_id(text: &str, not_found_key: &'static str) -> Result<i32, Error> {
+    text.parse::<i32>()
+        .map_err(|_| Error::page(StatusCode::NOT_FOUND, not_found_key, ""))
 }
 
 fn into_page_error(error: AdminError) -> Error {
@@ -236,7 +259,7 @@ pub async fn create_operator(
             Err(Error::internal(error))
         }
         Err(error) => {
-            let message = page.message(&state, error.message_key());
+            let message = error.message(|key| page.message(&state, key));
             render_new(&state, &page, &admin, error.status(), &form, Some(message)).await
         }
     }
@@ -271,10 +294,11 @@ async fn render_operator(
 pub async fn operator_page(
     State(state): State<SharedState>,
     page: PageContext,
-    Path(id): Path<i32>,
+    Path(id): Path<String>,
     Query(query): Query<OperatorQuery>,
 ) -> Result<Response, Error> {
     let admin = require_admin(&state, &page).await?;
+    let id = parse_id(&id, "operator_not_found")?;
     let notice = if !query.created.is_empty() {
         Some(page.message(&state, "operator_created"))
     } else if !query.updated.is_empty() {
@@ -298,18 +322,14 @@ pub struct ModifyForm {
 pub async fn modify_operator(
     State(state): State<SharedState>,
     page: PageContext,
-    Path(id): Path<i32>,
+    Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Error> {
-    let form: ModifyForm = serde_urlencoded::from_bytes(&body).map_err(|error| {
-        Error::page(
-            StatusCode::BAD_REQUEST,
-            "operator_field_not_modifiable",
-            error.to_string(),
-        )
-    })?;
+    let form: ModifyForm = serde_urlencoded::from_bytes(&body)
+        .map_err(|error| super::form_error(&error, "operator_field_not_modifiable"))?;
     check_csrf(&state, &page, &form.csrf_token)?;
     let admin = require_admin(&state, &page).await?;
+    let id = parse_id(&id, "operator_not_found")?;
     let change = operators::Modification {
         phone: Some(form.phone).filter(|p| !p.trim().is_empty()),
         status: Some(form.status).filter(|s| !s.is_empty()),
@@ -324,7 +344,7 @@ pub async fn modify_operator(
             Err(into_page_error(error))
         }
         Err(error) => {
-            let message = page.message(&state, error.message_key());
+            let message = error.message(|key| page.message(&state, key));
             render_operator(
                 &state,
                 &page,
@@ -348,12 +368,13 @@ pub struct CsrfForm {
 pub async fn delete_operator(
     State(state): State<SharedState>,
     page: PageContext,
-    Path(id): Path<i32>,
+    Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Error> {
     let form: CsrfForm = parse_form(&body)?;
     check_csrf(&state, &page, &form.csrf_token)?;
     let admin = require_admin(&state, &page).await?;
+    let id = parse_id(&id, "operator_not_found")?;
     operators::delete(&state, &admin, id)
         .await
         .map_err(into_page_error)?;
@@ -367,19 +388,15 @@ pub async fn delete_operator(
 pub async fn reviews_page(
     State(state): State<SharedState>,
     page: PageContext,
-    Query(query): Query<crate::admin::api::PageQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, Error> {
     let admin = require_admin(&state, &page).await?;
-    render_reviews(
-        &state,
-        &page,
-        &admin,
-        StatusCode::OK,
-        query.page.unwrap_or(1),
-        None,
-        None,
-    )
-    .await
+    let number =
+        serde_urlencoded::from_str::<crate::admin::api::PageQuery>(raw.as_deref().unwrap_or(""))
+            .ok()
+            .and_then(|query| query.page)
+            .unwrap_or(1);
+    render_reviews(&state, &page, &admin, StatusCode::OK, number, None, None).await
 }
 
 async fn render_reviews(
@@ -418,12 +435,13 @@ pub struct RejectForm {
 pub async fn approve(
     State(state): State<SharedState>,
     page: PageContext,
-    Path(id): Path<i32>,
+    Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Error> {
     let form: CsrfForm = parse_form(&body)?;
     check_csrf(&state, &page, &form.csrf_token)?;
     let admin = require_admin(&state, &page).await?;
+    let id = parse_id(&id, "submission_not_found")?;
     review_result(
         &state,
         &page,
@@ -437,12 +455,13 @@ pub async fn approve(
 pub async fn reject(
     State(state): State<SharedState>,
     page: PageContext,
-    Path(id): Path<i32>,
+    Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Error> {
     let form: RejectForm = parse_form(&body)?;
     check_csrf(&state, &page, &form.csrf_token)?;
     let admin = require_admin(&state, &page).await?;
+    let id = parse_id(&id, "submission_not_found")?;
     let result = reviews::reject(&state, &admin, id, &form.reason).await;
     review_result(&state, &page, &admin, result, "review_rejected").await
 }
@@ -463,7 +482,7 @@ async fn review_result(
             Err(Error::internal(error))
         }
         Err(error) => {
-            let message = Some(page.message(state, error.message_key()));
+            let message = Some(error.message(|key| page.message(state, key)));
             render_reviews(state, page, admin, error.status(), 1, None, message).await
         }
     }

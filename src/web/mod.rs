@@ -1,6 +1,7 @@
 //! Hosted pages: sign-in, password change, the demo relying party, and HTML error pages.
 
 pub mod admin;
+pub mod applications;
 pub mod binding;
 pub mod certificate;
 pub mod demo;
@@ -165,6 +166,7 @@ impl PageContext {
                 "/admin/operators"
             }
             "admin_reviews.html" => "/admin/reviews",
+            "admin_applications.html" => "/admin/applications",
             "demo.html" => "/demo",
             "logout.html" => "/logout",
             _ => "/",
@@ -241,13 +243,19 @@ pub fn check_csrf(state: &SharedState, page: &PageContext, submitted: &str) -> R
 
 /// Parses a urlencoded form body; malformed bodies and repeated fields are a 400 page.
 pub fn parse_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    serde_urlencoded::from_bytes(body).map_err(|error| {
-        Error::page(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_duplicate",
-            error.to_string(),
-        )
-    })
+    serde_urlencoded::from_bytes(body).map_err(|error| form_error(&error, "form_invalid"))
+}
+
+/// The 400 page for a form that did not parse: repeated fields get their own message, and
+/// other problems (such as unknown fields) `other_key`.
+pub fn form_error(error: &serde_urlencoded::de::Error, other_key: &'static str) -> Error {
+    let detail = error.to_string();
+    let key = if detail.contains("duplicate field") {
+        "invalid_request_duplicate"
+    } else {
+        other_key
+    };
+    Error::page(StatusCode::BAD_REQUEST, key, detail)
 }
 
 /// Renders `Error::Page` responses (and internal errors) as the themed error page.

@@ -186,6 +186,23 @@ pub async fn send_code(
         let status = StatusCode::BAD_REQUEST;
         return render_page(&state, &page, status, &form.request_id, &identity, view).await;
     };
+    // A phone of another account cannot be verified here, so no code is sent to it.
+    if let Some(owner) = accounts::find_by_phone(&state.db, phone.as_e164()).await?
+        && owner.id != identity.account_id
+    {
+        let message = page.message(&state, "phone_taken");
+        if json {
+            let body = json!({ "status": "phone_taken", "message": message });
+            return Ok((StatusCode::CONFLICT, Json(body)).into_response());
+        }
+        let view = View {
+            phone: form.phone.clone(),
+            error: Some(message),
+            ..View::default()
+        };
+        let status = StatusCode::CONFLICT;
+        return render_page(&state, &page, status, &form.request_id, &identity, view).await;
+    }
     let request = SendRequest {
         phone: &phone,
         purpose: Purpose::Realname,
@@ -202,7 +219,13 @@ pub async fn send_code(
     )
     .await
     .map_err(Error::internal)?;
-    let (status, code, message) = super::login::describe_send_outcome(&state, &page, &outcome);
+    let (status, code, mut message) = super::login::describe_send_outcome(&state, &page, &outcome);
+    if outcome == SendOutcome::Accepted {
+        let minutes = (state.config.sms.code_ttl_secs + 59) / 60;
+        message = page
+            .message(&state, "code_sent_realname")
+            .replace("{minutes}", &minutes.to_string());
+    }
     if json {
         let mut body = json!({ "status": code, "message": message });
         if let SendOutcome::TooSoon { retry_after_secs } = outcome {

@@ -50,7 +50,7 @@ impl Lang {
     }
 }
 
-const TEMPLATES: [(&str, &str); 17] = [
+const TEMPLATES: [(&str, &str); 18] = [
     (
         "realname.html",
         include_str!("../../themes/default/templates/realname.html"),
@@ -74,6 +74,10 @@ const TEMPLATES: [(&str, &str); 17] = [
     (
         "admin_reviews.html",
         include_str!("../../themes/default/templates/admin_reviews.html"),
+    ),
+    (
+        "admin_applications.html",
+        include_str!("../../themes/default/templates/admin_applications.html"),
     ),
     (
         "base.html",

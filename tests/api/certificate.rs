@@ -63,6 +63,11 @@ pub(crate) fn issue(
     dev_ca(app).issue(&options).unwrap()
 }
 
+/// A browser holding enterprise A's certificate (a fresh one from the development CA).
+pub(crate) fn certificate_browser(app: &TestApp) -> Browser {
+    Browser::with_certificate(app, identity_pem(&issue(app, USCC_A, NAME_A, |_| {})))
+}
+
 pub(crate) fn identity_pem(issued: &Issued) -> Option<String> {
     Some(format!("{}{}", issued.cert_pem, issued.key_pem))
 }

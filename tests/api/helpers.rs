@@ -25,6 +25,10 @@ pub struct TestApp {
     pub certificate_url: String,
     pub state: SharedState,
     pub outbox: PathBuf,
+    /// The configuration the server started with, to start it again.
+    pub config: Config,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    stopped: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _data_dir: tempfile::TempDir,
 }
 
@@ -47,17 +51,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     adjust(&mut config);
     config.validate().unwrap();
 
-    let outbox = config.sms_outbox_path();
-    let issuer = config.server.issuer.clone();
-    let app = unilogin::Application::new(config, false, listener)
-        .await
-        .unwrap();
-    let certificate_url = app
-        .certificate_addr()
-        .map(|addr| format!("https://127.0.0.1:{}", addr.port()))
-        .unwrap_or_default();
-    let state = app.state();
-    tokio::spawn(app.serve(std::future::pending()));
+    let app = start(config, listener, data_dir).await;
 
     let system = systems::NewSystem {
         client_id: CLIENT_ID,
@@ -67,17 +61,63 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         post_logout_redirect_uris: &[POST_LOGOUT_REDIRECT_URI.to_owned()],
         initiate_login_uri: None,
         home_uri: None,
+        identity_types: &[],
+        provisioning_endpoint: None,
     };
-    systems::insert(&state.db, system, unilogin::clock::now())
+    systems::insert(&app.state.db, system, unilogin::clock::now())
         .await
         .unwrap();
+    app
+}
 
+/// Starts the server on `listener` with `config` and keeps `data_dir` alive with it.
+async fn start(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    data_dir: tempfile::TempDir,
+) -> TestApp {
+    let outbox = config.sms_outbox_path();
+    let issuer = config.server.issuer.clone();
+    let app = unilogin::Application::new(config.clone(), false, listener)
+        .await
+        .unwrap();
+    let certificate_url = app
+        .certificate_addr()
+        .map(|addr| format!("https://127.0.0.1:{}", addr.port()))
+        .unwrap_or_default();
+    let state = app.state();
+    let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+    let stopped = tokio::spawn(app.serve(async move {
+        let _ = stop.await;
+    }));
     TestApp {
         issuer,
         certificate_url,
         state,
         outbox,
+        config,
+        shutdown: Some(shutdown),
+        stopped: Some(stopped),
         _data_dir: data_dir,
+    }
+}
+
+impl TestApp {
+    /// Stops the server and starts it again on the same data folder and database, on a new
+    /// port that becomes the issuer.
+    pub async fn restart(mut self) -> TestApp {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(stopped) = self.stopped.take() {
+            let _ = stopped.await;
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut config = self.config.clone();
+        config.certificate.listen = "127.0.0.1:0".into();
+        config.server.issuer = format!("http://{}", listener.local_addr().unwrap());
+        let data_dir = std::mem::replace(&mut self._data_dir, tempfile::tempdir().unwrap());
+        start(config, listener, data_dir).await
     }
 }
 
@@ -116,6 +156,8 @@ impl TestApp {
             post_logout_redirect_uris: &[],
             initiate_login_uri: None,
             home_uri: None,
+            identity_types: &[],
+            provisioning_endpoint: None,
         };
         systems::insert(&self.state.db, system, unilogin::clock::now())
             .await

@@ -2,6 +2,7 @@
 //! drives it over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod applications;
 mod authorize;
 mod certificate;
 mod helpers;

@@ -96,6 +96,8 @@ async fn refresh_bound_to_client_and_scope_narrows() {
         post_logout_redirect_uris: &[],
         initiate_login_uri: None,
         home_uri: None,
+        identity_types: &[],
+        provisioning_endpoint: None,
     };
     systems::insert(&app.state.db, other, unilogin::clock::now())
         .await

@@ -31,7 +31,7 @@ fn realname_pairs(app: &TestApp, pairs: &[(&str, &str)]) {
 
 /// Binds enterprise A (or B) with its administrator's certificate and signs in; the browser
 /// then holds a certificate session for the console.
-async fn admin_browser(app: &TestApp, enterprise_b: bool) -> Browser {
+pub(crate) async fn admin_browser(app: &TestApp, enterprise_b: bool) -> Browser {
     let (uscc, name, operator, password) = if enterprise_b {
         (USCC_B, NAME_B, "400001", "Other-old-1")
     } else {
@@ -52,7 +52,7 @@ async fn admin_browser(app: &TestApp, enterprise_b: bool) -> Browser {
     browser
 }
 
-async fn api(
+pub(crate) async fn api(
     browser: &Browser,
     method: reqwest::Method,
     url: &str,
@@ -1063,4 +1063,185 @@ async fn role_picker_claims_and_select_account() {
         query_param(&location, "error").as_deref(),
         Some("invalid_request")
     );
+}
+
+#[tokio::test]
+async fn review_keeps_disabled_operator_disabled() {
+    let app = spawn_app().await;
+    import_enterprises(&app).await;
+    realname_pairs(&app, &[("13900000012", "赵六")]);
+    let admin = admin_browser(&app, false).await;
+    let (browser, page, _) = stock_staff_to_realname(&app).await;
+    assert_eq!(
+        submit_realname(&app, &browser, &page, "赵六").await.status,
+        StatusCode::OK
+    );
+    let identity = staff_identity(&app).await;
+    let url = app.url(&format!("/api/v1/operators/{}", identity.id));
+    let (status, _) = api(
+        &admin,
+        reqwest::Method::PATCH,
+        &url,
+        Some(json!({ "status": "disabled" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (_, pending) = api(
+        &admin,
+        reqwest::Method::GET,
+        &app.url("/api/v1/realname-submissions"),
+        None,
+    )
+    .await;
+    let id = pending["items"][0]["id"].as_i64().unwrap();
+    let approve = app.url(&format!("/api/v1/realname-submissions/{id}/approve"));
+    let (status, body) = api(&admin, reqwest::Method::POST, &approve, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let identity = staff_identity(&app).await;
+    assert_eq!(identity.status, "disabled");
+    assert!(identity.realname_verified_at.is_some());
+
+    // Submissions of deleted operators leave the list and cannot be reviewed.
+    let (status, _) = api(&admin, reqwest::Method::DELETE, &url, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = api(&admin, reqwest::Method::POST, &approve, None).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    let (status, body) = api(&admin, reqwest::Method::POST, &approve, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"], "submission_not_found");
+}
+
+#[tokio::test]
+async fn bad_paging_and_ids_get_json_errors() {
+    let app = spawn_app().await;
+    import_enterprises(&app).await;
+    let admin = admin_browser(&app, false).await;
+    let (status, body) = api(
+        &admin,
+        reqwest::Method::GET,
+        &app.url("/api/v1/operators?page=18446744073709551615"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["items"], json!([]));
+    assert_eq!(body["page"], 1_000_000);
+    let (status, body) = api(
+        &admin,
+        reqwest::Method::GET,
+        &app.url("/api/v1/operators?page=abc"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_query");
+    let (status, body) = api(
+        &admin,
+        reqwest::Method::GET,
+        &app.url("/api/v1/operators/abc"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "operator_not_found");
+    let page = admin.get(&app.url("/admin/operators?page=abc")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let page = admin
+        .get(&app.url("/admin/reviews?page=99999999999999999999"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn concurrent_adds_of_new_phone_send_one_password() {
+    let app = spawn_app().await;
+    import_enterprises(&app).await;
+    realname_pairs(&app, &[("17512342068", "李四")]);
+    let admin = admin_browser(&app, false).await;
+    let (first, second, third, fourth) = tokio::join!(
+        add_operator(&app, &admin, "李四", "17512342068"),
+        add_operator(&app, &admin, "李四", "17512342068"),
+        add_operator(&app, &admin, "李四", "17512342068"),
+        add_operator(&app, &admin, "李四", "17512342068"),
+    );
+    let results = [first, second, third, fourth];
+    let created = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    let conflicts = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!(created, 1, "{results:?}");
+    assert_eq!(conflicts, 3, "{results:?}");
+    let passwords = app
+        .outbox_lines()
+        .iter()
+        .filter(|l| l["purpose"] == "initial_password")
+        .count();
+    assert_eq!(passwords, 1);
+}
+
+#[tokio::test]
+async fn add_refuses_other_name_and_hidden_characters() {
+    let app = spawn_app().await;
+    import_enterprises(&app).await;
+    app.add_account("13912345678", false).await;
+    realname_pairs(&app, &[("13912345678", "钱八"), ("17512342068", "李四")]);
+    let admin = admin_browser(&app, false).await;
+
+    // The account of this phone is 张三's; the carrier names 钱八.
+    let (status, body) = add_operator(&app, &admin, "钱八", "13912345678").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"], "phone_taken");
+
+    let body = json!({
+        "name": "李四",
+        "phone": "17512342068",
+        "department_type": "branch",
+        "department": "a\u{0}b\r\nFAKE",
+    });
+    let (status, body) = api(
+        &admin,
+        reqwest::Method::POST,
+        &app.url("/api/v1/operators"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["field"], "department");
+    let (status, body) = add_operator(&app, &admin, "李\u{202e}四", "17512342068").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["field"], "name");
+    assert!(account_by_phone(&app, "17512342068").await.is_none());
+}
+
+#[tokio::test]
+async fn deleted_operator_added_again_is_restored() {
+    let app = spawn_app().await;
+    import_enterprises(&app).await;
+    realname_pairs(&app, &[("17512342068", "李四")]);
+    let admin = admin_browser(&app, false).await;
+    let (_, first) = add_operator(&app, &admin, "李四", "17512342068").await;
+    let id = first["operator"]["id"].as_i64().unwrap();
+    let url = app.url(&format!("/api/v1/operators/{id}"));
+    let (status, _) = api(&admin, reqwest::Method::DELETE, &url, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let (status, again) = add_operator(&app, &admin, "李四", "17512342068").await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(again["operator"]["id"], first["operator"]["id"]);
+    assert_eq!(
+        again["operator"]["operator_id"],
+        first["operator"]["operator_id"]
+    );
+    assert_eq!(again["operator"]["status"], "active");
+    let notices = app
+        .outbox_lines()
+        .iter()
+        .filter(|l| l["purpose"] == "notice")
+        .count();
+    assert_eq!(notices, 1);
 }

@@ -1,0 +1,116 @@
+//! Provisioning events: when an identity is provisioned for a system, a signed Security Event
+//! Token (RFC 8417) goes into a persistent queue, and a background worker delivers it to the
+//! system's provisioning endpoint, retrying with backoff until it is accepted.
+
+use sea_orm::{ConnectionTrait, DbErr};
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::store::{enterprises, identities, provisioning_events, systems};
+
+/// The event type of a provisioned identity.
+pub const IDENTITY_PROVISIONED: &str = "urn:unilogin:event:identity-provisioned";
+
+/// Queues the event for a new identity when the system has a provisioning endpoint.
+/// Returns the event id.
+pub async fn queue_identity_provisioned<C: ConnectionTrait>(
+    state: &AppState,
+    db: &C,
+    system: &systems::Model,
+    enterprise: &enterprises::Model,
+    identity: &identities::Model,
+    now: i64,
+) -> Result<Option<String>, DbErr> {
+    if system.provisioning_endpoint.is_none() {
+        return Ok(None);
+    }
+    let event_id = crate::crypto::random_token().map_err(|e| DbErr::Custom(e.to_string()))?;
+    let claims = json!({
+        "iss": state.config.server.issuer,
+        "aud": system.client_id,
+        "iat": now,
+        "jti": event_id,
+        "sub": identity.account_id.to_string(),
+        "events": {
+            IDENTITY_PROVISIONED: {
+                "identity_id": identity.id,
+                "operator_id": identity.operator_id,
+                "identity_type": identity.identity_type,
+                "enterprise_admin": identity.is_admin,
+                "org_uscc": enterprise.uscc,
+                "org_code": enterprise.org_code,
+                "org_name": enterprise.name,
+            }
+        }
+    });
+    let token = state
+        .keys
+        .sign_jwt("secevent+jwt", &claims)
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    provisioning_events::insert(
+        db,
+        &event_id,
+        &system.client_id,
+        IDENTITY_PROVISIONED,
+        &token,
+        now,
+    )
+    .await?;
+    Ok(Some(event_id))
+}
+
+/// Delivers every due event once. Each is claimed first, so several nodes sharing the
+/// database do not send the same event at the same moment.
+pub async fn deliver_due(
+    state: &AppState,
+    pusher: &crate::providers::provisioning::Pusher,
+) -> Result<usize, DbErr> {
+    let config = &state.config.provisioning;
+    let now = state.clock.now();
+    let lease = now + config.timeout_ms.div_ceil(1000) as i64 + 30;
+    let mut delivered = 0;
+    for event in provisioning_events::due(&state.db, now, 50).await? {
+        if !provisioning_events::claim(&state.db, &event, lease).await? {
+            continue;
+        }
+        let endpoint = systems::find_by_client_id(&state.db, &event.system_id)
+            .await?
+            .and_then(|system| system.provisioning_endpoint);
+        let result = match endpoint {
+            Some(endpoint) => pusher.push(&endpoint, &event.token).await,
+            None => Err("the system has no provisioning endpoint".to_owned()),
+        };
+        let now = state.clock.now();
+        match result {
+            Ok(()) => {
+                provisioning_events::mark_delivered(&state.db, event.id, now).await?;
+                tracing::info!(event_id = %event.event_id, client_id = %event.system_id, attempts = event.attempts + 1, "provisioning event delivered");
+                delivered += 1;
+            }
+            Err(error) => {
+                let next = now + config.retry_delay(event.attempts + 1);
+                provisioning_events::mark_failed(&state.db, event.id, &error, next).await?;
+                tracing::warn!(event_id = %event.event_id, client_id = %event.system_id, attempts = event.attempts + 1, error, next_attempt_at = next, "provisioning event delivery failed; will retry");
+            }
+        }
+    }
+    Ok(delivered)
+}
+
+/// Runs the delivery loop until the task is dropped.
+pub async fn run_worker(state: std::sync::Arc<AppState>) {
+    let pusher = match crate::providers::provisioning::Pusher::new(&state.config.provisioning) {
+        Ok(pusher) => pusher,
+        Err(error) => {
+            tracing::error!(error = %error, "provisioning worker not started: HTTP client failed");
+            return;
+        }
+    };
+    let interval = std::time::Duration::from_millis(state.config.provisioning.poll_interval_ms);
+    loop {
+        if let Err(error) = deliver_due(&state, &pusher).await {
+            tracing::error!(error = %error, "provisioning queue could not be read");
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
