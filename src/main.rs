@@ -300,6 +300,8 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
             provisioning_endpoint,
         } => {
             let identity_types = offered_types(&identity_types)?;
+            unilogin::admin::platform::validate_name(&name)
+                .map_err(|reason| anyhow::anyhow!("invalid --name: {reason}"))?;
             unilogin::admin::platform::validate_system(
                 &config.identities,
                 None,
@@ -387,6 +389,10 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
             home_uri,
         } => {
             let types = offered_types(&identity_types)?;
+            if let Some(name) = &name {
+                unilogin::admin::platform::validate_name(name)
+                    .map_err(|reason| anyhow::anyhow!("invalid --name: {reason}"))?;
+            }
             let uris: Vec<&str> = redirect_uris
                 .iter()
                 .chain(&provisioning_endpoint)

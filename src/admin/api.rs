@@ -32,7 +32,7 @@ fn admin_error(page: &PageContext, state: &SharedState, error: &AdminError) -> R
     }
     let mut body = json!({
         "error": error.message_key(),
-        "message": error.message(|key| page.message(state, key)),
+        "message": error.message(|key| page.message(state, key), page.lang == crate::web::templates::Lang::En),
     });
     if let Some(field) = error.field() {
         body["field"] = json!(field);

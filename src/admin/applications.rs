@@ -23,9 +23,9 @@ pub struct Offer {
     pub identity_type_name: String,
 }
 
-/// The systems and types the signed-in administrator already holds for the enterprise. An
-/// imported administrator account of another person does not count: attaching it is what
-/// the application's first branch is for.
+/// Returns the systems and types the signed-in administrator already has in the enterprise.
+/// An imported administrator account of another person does not count, because attaching it
+/// is what the application's first branch is for.
 async fn held_pairs(
     state: &AppState,
     admin: &AdminSession,
@@ -38,18 +38,67 @@ async fn held_pairs(
         .collect())
 }
 
-/// The systems and identity types open for application that the enterprise does not hold.
+/// Returns the identity types the administrator's account holds in any enterprise, which the
+/// exclusion rules apply to.
+async fn account_types(state: &AppState, admin: &AdminSession) -> Result<Vec<String>, DbErr> {
+    Ok(identities::of_account(&state.db, admin.identity.account_id)
+        .await?
+        .into_iter()
+        .map(|i| i.identity_type)
+        .collect())
+}
+
+/// Checks the exclusion rules for adding `identity_type` to the administrator's account.
+async fn check_exclusion(
+    state: &AppState,
+    admin: &AdminSession,
+    identity_type: &str,
+    action: &str,
+    target: &str,
+) -> Result<(), AdminError> {
+    let held = account_types(state, admin).await?;
+    let held: Vec<&str> = held.iter().map(String::as_str).collect();
+    let Some(conflict) = state.config.identities.conflict(&held, identity_type) else {
+        return Ok(());
+    };
+    let detail = format!("mutually exclusive with held type {conflict}");
+    admin
+        .audit(state, action, target, "failure", &detail)
+        .await?;
+    tracing::warn!(
+        enterprise_id = admin.enterprise.id,
+        held = conflict,
+        applied = identity_type,
+        "refused: mutually exclusive identity types"
+    );
+    Err(AdminError::ApplicationExclusive {
+        held: state
+            .config
+            .identities
+            .display_name(conflict, false)
+            .to_owned(),
+    })
+}
+
+/// Lists the systems and identity types open for application that the enterprise lacks.
 pub async fn available(
     state: &AppState,
     admin: &AdminSession,
     english: bool,
 ) -> Result<Vec<Offer>, DbErr> {
     let held = held_pairs(state, admin).await?;
+    let account_types = account_types(state, admin).await?;
+    let account_types: Vec<&str> = account_types.iter().map(String::as_str).collect();
     let mut offers = Vec::new();
     for system in systems::list(&state.db).await? {
         for offered in system.offered_types() {
             let pair = (system.client_id.clone(), offered.code.clone());
-            if !offered.applicable || held.contains(&pair) {
+            let excluded = state
+                .config
+                .identities
+                .conflict(&account_types, &offered.code)
+                .is_some();
+            if !offered.applicable || held.contains(&pair) || excluded {
                 continue;
             }
             offers.push(Offer {
@@ -111,11 +160,18 @@ pub struct Application {
 fn duplicate(state: &AppState, system: &systems::Model, identity_type: &str) -> AdminError {
     AdminError::DuplicateEnterprise {
         system_name: system.name.clone(),
-        identity_type_name: state
-            .config
-            .identities
-            .display_name(identity_type, false)
-            .to_owned(),
+        identity_type_names: (
+            state
+                .config
+                .identities
+                .display_name(identity_type, false)
+                .to_owned(),
+            state
+                .config
+                .identities
+                .display_name(identity_type, true)
+                .to_owned(),
+        ),
     }
 }
 
@@ -156,6 +212,15 @@ pub async fn apply(
     }
 
     let target = format!("system:{} type:{}", system.client_id, input.identity_type);
+    check_exclusion(
+        state,
+        admin,
+        &input.identity_type,
+        "application.submit",
+        &target,
+    )
+    .await?;
+
     let same_code = enterprises::ids_with_code(
         &state.db,
         admin.enterprise.uscc.as_deref(),
@@ -179,23 +244,8 @@ pub async fn apply(
                 "same USCC or organization code exists",
             )
             .await?;
+        tracing::warn!(enterprise_id = admin.enterprise.id, %target, "application refused: same USCC or organization code exists");
         return Err(duplicate(state, &system, &input.identity_type));
-    }
-
-    let held = identities::of_account(&state.db, admin.identity.account_id).await?;
-    let held_types: Vec<&str> = held.iter().map(|i| i.identity_type.as_str()).collect();
-    if let Some(conflict) = state
-        .config
-        .identities
-        .conflict(&held_types, &input.identity_type)
-    {
-        let detail = format!("mutually exclusive with held type {conflict}");
-        admin
-            .audit(state, "application.submit", &target, "failure", &detail)
-            .await?;
-        return Err(AdminError::MutuallyExclusive {
-            held: conflict.to_owned(),
-        });
     }
 
     let now = state.clock.now();
@@ -304,6 +354,16 @@ pub async fn attach_existing(
         .binding_locked_until
         .filter(|until| *until > now)
     {
+        let target = format!("system:{} type:{}", system.client_id, input.identity_type);
+        admin
+            .audit(
+                state,
+                "application.attach",
+                &target,
+                "failure",
+                "binding locked",
+            )
+            .await?;
         return Err(AdminError::Locked { until });
     }
     let ctx = crate::auth::phone_login::LoginContext {
@@ -346,6 +406,11 @@ pub async fn attach_existing(
         admin
             .audit(state, "application.attach", &target, "failure", &detail)
             .await?;
+        tracing::warn!(
+            enterprise_id = admin.enterprise.id,
+            locked,
+            "existing account not attached: operator ID or password not proved"
+        );
         if locked {
             return Err(AdminError::Locked {
                 until: now + state.config.certificate.binding_lockout_secs,
@@ -353,6 +418,14 @@ pub async fn attach_existing(
         }
         return Err(AdminError::BindingFailed);
     };
+    check_exclusion(
+        state,
+        admin,
+        &input.identity_type,
+        "application.attach",
+        &target,
+    )
+    .await?;
     let txn = state.db.begin().await?;
     identities::attach(
         &txn,

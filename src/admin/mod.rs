@@ -108,8 +108,8 @@ impl AdminSession {
     }
 }
 
-/// Why an administrator's operation failed. `message_key` names the catalogue message the
-/// pages and the API show.
+/// Failure of an administrator's operation. `message_key` names the catalogue message that
+/// the pages and the API show.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error("`{field}` is invalid")]
@@ -131,13 +131,14 @@ pub enum AdminError {
     PhoneTaken,
     #[error("the submission was already reviewed")]
     AlreadyReviewed,
-    #[error(
-        "{system_name} already has a {identity_type_name} with the same USCC or organization code"
-    )]
+    #[error("{system_name} already has the identity type with the same USCC or organization code")]
     DuplicateEnterprise {
         system_name: String,
-        identity_type_name: String,
+        /// The type's Chinese and English names.
+        identity_type_names: (String, String),
     },
+    #[error("the administrator holds identity type `{held}`, which excludes the applied one")]
+    ApplicationExclusive { held: String },
     #[error("the administrator already holds this system and identity type")]
     AlreadyHeld,
     #[error("operator ID or password wrong, or not an administrator of this system and type")]
@@ -164,6 +165,7 @@ impl AdminError {
             AdminError::PhoneTaken => "phone_taken",
             AdminError::AlreadyReviewed => "review_already_done",
             AdminError::DuplicateEnterprise { .. } => "application_duplicate",
+            AdminError::ApplicationExclusive { .. } => "application_mutually_exclusive",
             AdminError::BindingFailed => "application_binding_failed",
             AdminError::AlreadyHeld => "application_already_held",
             AdminError::Locked { .. } => "application_binding_locked",
@@ -182,29 +184,31 @@ impl AdminError {
             | AdminError::PhoneTaken
             | AdminError::AlreadyReviewed
             | AdminError::DuplicateEnterprise { .. }
-            | AdminError::AlreadyHeld => StatusCode::CONFLICT,
+            | AdminError::AlreadyHeld
+            | AdminError::ApplicationExclusive { .. } => StatusCode::CONFLICT,
             AdminError::BindingFailed => StatusCode::UNAUTHORIZED,
             AdminError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
             AdminError::Database(_) | AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    /// Builds the user-facing message from the catalogue, filling in the system and type
-    /// names a duplicate names.
-    pub fn message(&self, catalogue: impl Fn(&str) -> String) -> String {
+    /// Builds the user-facing message from the catalogue of the page's language, filling in
+    /// the system and type names that a duplicate refers to.
+    pub fn message(&self, catalogue: impl Fn(&str) -> String, english: bool) -> String {
         let text = catalogue(self.message_key());
         match self {
             AdminError::DuplicateEnterprise {
                 system_name,
-                identity_type_name,
+                identity_type_names: (zh, en),
             } => text
                 .replace("{system}", system_name)
-                .replace("{type}", identity_type_name),
+                .replace("{type}", if english { en } else { zh }),
+            AdminError::ApplicationExclusive { held } => text.replace("{held}", held),
             _ => text,
         }
     }
 
-    /// The field an `Invalid` error is about, for the API's error body.
+    /// Returns the field an `Invalid` error is about, for the API's error body.
     pub fn field(&self) -> Option<&'static str> {
         match self {
             AdminError::Invalid { field, .. } => Some(field),
@@ -227,7 +231,7 @@ pub const DEFAULT_PER_PAGE: u64 = 20;
 pub const MAX_PAGE: u64 = 1_000_000;
 pub const MAX_PER_PAGE: u64 = 100;
 
-/// The status and message key of a real-name check that did not match.
+/// Maps a real-name check that did not match to its HTTP status and message key.
 pub fn realname_failure(outcome: Outcome) -> (StatusCode, &'static str) {
     match outcome {
         Outcome::Match | Outcome::Mismatch => {

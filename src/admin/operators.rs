@@ -81,7 +81,7 @@ pub async fn list(
     })
 }
 
-/// A staff identity of the administrator's enterprise that is not deleted.
+/// Finds a staff identity of the administrator's enterprise that is not deleted.
 async fn find_own(
     state: &AppState,
     admin: &AdminSession,
@@ -102,7 +102,7 @@ pub async fn get(
     Ok(view(state, identity).await?)
 }
 
-/// The systems and identity types the enterprise holds: staff can be added for these.
+/// Lists the systems and identity types of the enterprise, for which staff can be added.
 pub async fn offered(
     state: &AppState,
     admin: &AdminSession,
@@ -202,11 +202,7 @@ pub async fn create(
         "real-name check for a new operator"
     );
     if verification.outcome != Outcome::Match {
-        let detail = format!(
-            "real-name check {} (request {})",
-            verification.outcome.as_str(),
-            verification.request_id
-        );
+        let detail = verification.audit_detail();
         admin
             .audit(state, "operator.create", &target, "failure", &detail)
             .await?;
@@ -352,7 +348,7 @@ async fn insert_identity<C: sea_orm::ConnectionTrait>(
 }
 
 /// Adds the identity to the existing account of the phone, restoring a deleted operator of
-/// the same enterprise, system and type, and tells the person by SMS.
+/// the same enterprise, system and type, and notifies the person by SMS.
 async fn attach_to_account(
     state: &AppState,
     admin: &AdminSession,
@@ -416,13 +412,7 @@ async fn create_with_account(
     fields: &OperatorFields<'_>,
     now: i64,
 ) -> Result<identities::Model, AdminError> {
-    let password = crate::auth::password::initial_password()
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
-    let hash = state
-        .passwords
-        .hash(password.clone())
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
+    let (password, hash) = new_initial_password(state).await?;
     let txn = state.db.begin().await?;
     let account = accounts::insert(
         &txn,
@@ -445,6 +435,18 @@ async fn create_with_account(
     send_initial_password(state, admin, phone, &password).await?;
     txn.commit().await?;
     Ok(identity)
+}
+
+/// Generates an initial password and its argon2id hash (on the blocking pool).
+async fn new_initial_password(state: &AppState) -> Result<(String, String), AdminError> {
+    let password = crate::auth::password::initial_password()
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
+    let hash = state
+        .passwords
+        .hash(password.clone())
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
+    Ok((password, hash))
 }
 
 /// Sends the initial password of a new account to `phone`.
@@ -549,10 +551,9 @@ async fn change_phone(
     let verification = state.realname.verify_phone(&account.name, phone).await;
     if verification.outcome != Outcome::Match {
         let detail = format!(
-            "phone change to {}: real-name check {} (request {})",
+            "phone change to {}: {}",
             phone.masked(),
-            verification.outcome.as_str(),
-            verification.request_id
+            verification.audit_detail()
         );
         admin
             .audit(state, "operator.modify", &target, "failure", &detail)
@@ -604,13 +605,7 @@ async fn change_phone(
         None => {
             // The identity moves to a new account of the new phone; the old account keeps its
             // other identities.
-            let password = crate::auth::password::initial_password()
-                .map_err(|e| AdminError::Internal(e.to_string()))?;
-            let hash = state
-                .passwords
-                .hash(password.clone())
-                .await
-                .map_err(|e| AdminError::Internal(e.to_string()))?;
+            let (password, hash) = new_initial_password(state).await?;
             let txn = state.db.begin().await?;
             let owner = accounts::insert(
                 &txn,

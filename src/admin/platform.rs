@@ -22,11 +22,13 @@ fn error(status: StatusCode, code: &str, message: String) -> Response {
 
 /// Checks the bearer token; None when it is accepted.
 fn reject_unauthorized(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+    // The scheme name is case-insensitive (RFC 7235 §2.1).
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, token)| token.trim());
     let hash = sha256_b64(token);
     let accepted = !token.is_empty()
         && state
@@ -51,8 +53,25 @@ fn reject_unauthorized(state: &AppState, headers: &HeaderMap) -> Option<Response
     Some(response)
 }
 
-/// Checks the values of a system: client_id characters, http(s) URIs without fragments, and
-/// identity types that the configuration knows.
+/// Maximum length of a system name, in characters.
+const MAX_NAME_CHARS: usize = 100;
+
+/// Checks a system's display name: 1 to 100 characters without control or invisible ones.
+pub fn validate_name(name: &str) -> Result<(), String> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || crate::domain::operator::has_hidden_chars(name)
+    {
+        return Err(format!(
+            "name must be 1 to {MAX_NAME_CHARS} characters without control or invisible characters"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the values of a system: client_id characters, http(s) URIs without fragments or
+/// user info, and identity types that the configuration lists, each once.
 pub fn validate_system(
     rules: &IdentityRules,
     client_id: Option<&str>,
@@ -72,8 +91,22 @@ pub fn validate_system(
     }
     for uri in uris.iter().filter(|uri| !uri.is_empty()) {
         let parsed = url::Url::parse(uri).map_err(|e| format!("`{uri}` is not a URL ({e})"))?;
-        if parsed.fragment().is_some() || !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!("`{uri}` must be an http(s) URL without a fragment"));
+        if parsed.fragment().is_some()
+            || !matches!(parsed.scheme(), "http" | "https")
+            || !parsed.username().is_empty()
+            || parsed.password().is_some()
+        {
+            return Err(format!(
+                "`{uri}` must be an http(s) URL without a fragment or user info"
+            ));
+        }
+    }
+    for (index, offered) in identity_types.iter().enumerate() {
+        if identity_types[..index]
+            .iter()
+            .any(|earlier| earlier.code == offered.code)
+        {
+            return Err(format!("identity type `{}` is listed twice", offered.code));
         }
     }
     if let Some(unknown) = identity_types.iter().find(|t| !rules.is_known(&t.code)) {
@@ -181,10 +214,10 @@ pub async fn create_system(
         &input.identity_types,
     )
     .and_then(|()| {
-        if input.name.trim().is_empty() || input.redirect_uris.is_empty() {
-            Err("name and at least one redirect_uri are required".into())
+        if input.redirect_uris.is_empty() || input.redirect_uris.iter().any(String::is_empty) {
+            Err("at least one redirect_uri is required, and none may be empty".into())
         } else {
-            Ok(())
+            validate_name(&input.name)
         }
     });
     if let Err(message) = checked {
@@ -224,19 +257,8 @@ pub async fn create_system(
         Ok(system) => system,
         Err(e) => return internal(e),
     };
-    let _ = audit::append(
-        &state.db,
-        audit::Event {
-            actor: "platform-admin",
-            action: "system.create",
-            target: &format!("client:{}", system.client_id),
-            result: "success",
-            source_ip: "",
-            detail: "",
-        },
-        now,
-    )
-    .await;
+    audit_change(&state, "system.create", &system.client_id).await;
+    tracing::info!(client_id = %system.client_id, "system registered through the platform API");
     let mut body = system_json(&system);
     body["client_secret"] = json!(secret);
     (StatusCode::CREATED, Json(body)).into_response()
@@ -273,7 +295,15 @@ pub async fn update_system(
         .map(String::as_str),
     );
     let types = change.identity_types.clone().unwrap_or_default();
-    if let Err(message) = validate_system(&state.config.identities, None, &uris, &types) {
+    let checked = validate_system(&state.config.identities, None, &uris, &types)
+        .and_then(|()| change.name.as_deref().map_or(Ok(()), validate_name))
+        .and_then(|()| match &change.redirect_uris {
+            Some(list) if list.is_empty() || list.iter().any(String::is_empty) => {
+                Err("redirect_uris needs at least one URI, and none may be empty".into())
+            }
+            _ => Ok(()),
+        });
+    if let Err(message) = checked {
         return error(StatusCode::BAD_REQUEST, "invalid_request", message);
     }
     let existing = match systems::find_by_client_id(&state.db, &client_id).await {
@@ -287,9 +317,27 @@ pub async fn update_system(
         }
         Err(e) => return internal(e),
     };
-    match systems::update(&state.db, existing, change).await {
-        Ok(system) => Json(system_json(&system)).into_response(),
-        Err(e) => internal(e),
+    let system = match systems::update(&state.db, existing, change).await {
+        Ok(system) => system,
+        Err(e) => return internal(e),
+    };
+    audit_change(&state, "system.update", &system.client_id).await;
+    tracing::info!(client_id = %system.client_id, "system updated through the platform API");
+    Json(system_json(&system)).into_response()
+}
+
+/// Records a registry change made with the platform token; a failed write is logged.
+async fn audit_change(state: &AppState, action: &str, client_id: &str) {
+    let event = audit::Event {
+        actor: "platform-admin",
+        action,
+        target: &format!("client:{client_id}"),
+        result: "success",
+        source_ip: "",
+        detail: "",
+    };
+    if let Err(error) = audit::append(&state.db, event, state.clock.now()).await {
+        tracing::error!(error = %error, action, client_id, "audit event not written");
     }
 }
 

@@ -1,5 +1,5 @@
 //! Review of staff real-name submissions by the enterprise administrator: approve, or reject
-//! with a reason the staff member sees.
+//! with a reason that is shown to the staff member.
 
 use sea_orm::TransactionTrait;
 use serde::Serialize;
@@ -10,7 +10,7 @@ use crate::domain::phone::Phone;
 use crate::store::realname_submissions::{self, Review};
 use crate::store::{accounts, identities};
 
-/// Longest rejection reason, in characters.
+/// Maximum length of a rejection reason, in characters.
 pub const MAX_REASON_CHARS: usize = 200;
 
 #[derive(Debug, Serialize)]
@@ -63,7 +63,7 @@ pub async fn pending(
     })
 }
 
-/// A submission of the administrator's enterprise whose operator is not deleted.
+/// Finds a submission of the administrator's enterprise whose operator is not deleted.
 async fn find_live(
     state: &AppState,
     admin: &AdminSession,

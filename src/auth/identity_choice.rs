@@ -1,11 +1,12 @@
-//! Which identity a session uses towards a system, and whether that identity may sign in now.
+//! Identity choice: the identity a session uses towards a system, and whether it may sign in
+//! now.
 
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::domain::identity::{RealnameStanding, realname_standing};
 use crate::store::{identities, realname_submissions, sessions};
 
-/// What happens next with a signed-in session and a relying party's request.
+/// Next step for a signed-in session and a relying party's request.
 #[derive(Debug)]
 pub enum Next {
     /// Issue the authorization code with this identity. None: the account holds no

@@ -124,11 +124,7 @@ pub async fn submit(
         "real-name check"
     );
     if verification.outcome != Outcome::Match {
-        let detail = format!(
-            "real-name check {} (request {})",
-            verification.outcome.as_str(),
-            verification.request_id
-        );
+        let detail = verification.audit_detail();
         audit_result(ctx, account, identity, "failure", &detail, now).await?;
         return Ok(SubmitOutcome::Check(verification.outcome));
     }

@@ -18,7 +18,7 @@ pub const SELECT_IDENTITY_PATH: &str = "/login/select-identity";
 /// The real-name submission page, given as `?request_id=`.
 pub const REALNAME_PATH: &str = "/realname";
 
-/// Where the browser goes next.
+/// Next destination of the browser.
 #[derive(Debug)]
 pub enum Finished {
     /// Back to the relying party with the code.

@@ -12,7 +12,7 @@ pub struct ProvisioningConfig {
     pub poll_interval_ms: u64,
     /// Delay before the first retry, in seconds; it doubles with each failed attempt.
     pub retry_base_secs: i64,
-    /// Longest delay between attempts, in seconds.
+    /// Maximum delay between attempts, in seconds.
     pub retry_max_secs: i64,
     /// Timeout of one delivery request, in milliseconds.
     pub timeout_ms: u64,
@@ -67,7 +67,7 @@ impl Pusher {
         Ok(Pusher { client })
     }
 
-    /// POSTs one token; the error says why delivery failed.
+    /// POSTs one token. The error describes why delivery failed.
     pub async fn push(&self, endpoint: &str, token: &str) -> Result<(), String> {
         let response = self
             .client
@@ -81,7 +81,7 @@ impl Pusher {
                 if error.is_timeout() {
                     "timed out".to_owned()
                 } else {
-                    format!("request failed: {}", error.without_url())
+                    format!("request failed: {}", error_chain(&error.without_url()))
                 }
             })?;
         let status = response.status();
@@ -97,6 +97,18 @@ impl Pusher {
             .collect();
         Err(format!("HTTP {status}: {body}"))
     }
+}
+
+/// Formats an error with its sources, such as `error sending request: connection refused`.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -42,8 +42,19 @@ pub struct Verification {
     pub outcome: Outcome,
     pub request_id: String,
     pub latency_ms: u64,
-    /// What went wrong, for logs; never contains the name or the full phone number.
+    /// Failure detail for logs, without the name or the full phone number.
     pub detail: String,
+}
+
+impl Verification {
+    /// Describes the outcome for the audit trail: outcome and provider request id.
+    pub fn audit_detail(&self) -> String {
+        format!(
+            "real-name check {} (request {})",
+            self.outcome.as_str(),
+            self.request_id
+        )
+    }
 }
 
 pub type VerifyFuture<'a> = Pin<Box<dyn Future<Output = Verification> + Send + 'a>>;

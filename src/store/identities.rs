@@ -99,7 +99,7 @@ pub async fn insert<C: ConnectionTrait>(
     .await
 }
 
-/// The next operator ID to generate: one above the highest ever stored. Rows are never
+/// Returns the next operator ID to generate: one above the highest ever stored. Rows are never
 /// deleted, so an ID is never handed out twice; concurrent callers are separated by the
 /// unique index, and the loser retries.
 pub async fn next_operator_id<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
@@ -156,7 +156,7 @@ pub async fn active_of_account(
         .await
 }
 
-/// Every identity of an account that is not deleted, whatever its status, oldest first.
+/// Lists every identity of an account that is not deleted, whatever its status, oldest first.
 pub async fn of_account<C: ConnectionTrait>(db: &C, account_id: i32) -> Result<Vec<Model>, DbErr> {
     Entity::find()
         .filter(Column::AccountId.eq(account_id))
@@ -166,7 +166,7 @@ pub async fn of_account<C: ConnectionTrait>(db: &C, account_id: i32) -> Result<V
         .await
 }
 
-/// True when the account holds or ever held an identity, deleted ones included.
+/// Returns true when the account has or ever had an identity, deleted ones included.
 pub async fn any_of_account(db: &DatabaseConnection, account_id: i32) -> Result<bool, DbErr> {
     let count = Entity::find()
         .filter(Column::AccountId.eq(account_id))
@@ -325,7 +325,7 @@ pub async fn restore<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The deleted identity of an account for this enterprise, system and type, if any.
+/// Finds the deleted identity of an account for this enterprise, system and type.
 pub async fn find_deleted(
     db: &DatabaseConnection,
     account_id: i32,

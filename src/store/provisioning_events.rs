@@ -116,7 +116,7 @@ pub async fn mark_failed(
     Ok(())
 }
 
-/// The newest events, for the platform administrator.
+/// Lists the newest events, for the platform administrator.
 pub async fn recent(db: &DatabaseConnection, limit: u64) -> Result<Vec<Model>, DbErr> {
     Entity::find()
         .order_by_desc(Column::Id)

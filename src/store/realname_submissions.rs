@@ -76,7 +76,7 @@ pub async fn insert<C: ConnectionTrait>(
     .await
 }
 
-/// The newest submission for an identity.
+/// Finds the newest submission for an identity.
 pub async fn latest_for_identity(
     db: &DatabaseConnection,
     identity_id: i32,
@@ -99,7 +99,7 @@ pub async fn find_in_enterprise(
         .await
 }
 
-/// One page of an enterprise's pending submissions, oldest first, with the total count.
+/// Returns one page of an enterprise's pending submissions, oldest first, with the total count.
 pub async fn pending_of_enterprise(
     db: &DatabaseConnection,
     enterprise_id: i32,

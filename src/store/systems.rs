@@ -27,7 +27,7 @@ pub struct Model {
     pub home_uri: Option<String>,
     /// JSON array of the identity types the system offers: `{"code", "applicable"}`.
     pub identity_types: String,
-    /// Where provisioning events (signed Security Event Tokens) are POSTed; None sends none.
+    /// URL that receives provisioning events (signed Security Event Tokens); None sends none.
     pub provisioning_endpoint: Option<String>,
 }
 

@@ -259,7 +259,10 @@ pub async fn create_operator(
             Err(Error::internal(error))
         }
         Err(error) => {
-            let message = error.message(|key| page.message(&state, key));
+            let message = error.message(
+                |key| page.message(&state, key),
+                page.lang == crate::web::templates::Lang::En,
+            );
             render_new(&state, &page, &admin, error.status(), &form, Some(message)).await
         }
     }
@@ -344,7 +347,10 @@ pub async fn modify_operator(
             Err(into_page_error(error))
         }
         Err(error) => {
-            let message = error.message(|key| page.message(&state, key));
+            let message = error.message(
+                |key| page.message(&state, key),
+                page.lang == crate::web::templates::Lang::En,
+            );
             render_operator(
                 &state,
                 &page,
@@ -482,7 +488,10 @@ async fn review_result(
             Err(Error::internal(error))
         }
         Err(error) => {
-            let message = Some(error.message(|key| page.message(state, key)));
+            let message = Some(error.message(
+                |key| page.message(state, key),
+                page.lang == crate::web::templates::Lang::En,
+            ));
             render_reviews(state, page, admin, error.status(), 1, None, message).await
         }
     }

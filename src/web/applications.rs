@@ -210,7 +210,10 @@ pub async fn attach_submit(
         }
         Err(error) => {
             let mut context = context;
-            let mut message = error.message(|key| page.message(&state, key));
+            let mut message = error.message(
+                |key| page.message(&state, key),
+                page.lang == crate::web::templates::Lang::En,
+            );
             if let AdminError::Locked { until } = error {
                 let minutes = ((until - state.clock.now()) + 59) / 60;
                 message = message.replace("{minutes}", &minutes.to_string());
@@ -275,7 +278,10 @@ pub async fn apply_submit(
         }
         Err(error) => {
             let mut context = context;
-            context["error"] = json!(error.message(|key| page.message(&state, key)));
+            context["error"] = json!(error.message(
+                |key| page.message(&state, key),
+                page.lang == crate::web::templates::Lang::En
+            ));
             context["form"] = json!({
                 "contact_name": form.contact_name,
                 "contact_phone": form.contact_phone,

@@ -32,7 +32,7 @@ pub struct SelectForm {
     request_id: String,
 }
 
-/// The signed-in session of this browser, in any state after the password change.
+/// Loads the signed-in session of this browser, in any state after the password change.
 pub(super) async fn signed_in_session(
     state: &SharedState,
     page: &PageContext,
@@ -96,8 +96,8 @@ pub async fn select_page(
     ))
 }
 
-/// The identity to preselect: the session's own when it is among the choices, otherwise the
-/// one chosen most recently.
+/// Picks the identity to preselect: the session's own when it is among the choices,
+/// otherwise the one chosen most recently.
 fn preselect(session: &sessions::Model, choices: &[identities::Model]) -> Option<i32> {
     if let Some(current) = session
         .identity_id

@@ -283,7 +283,9 @@ pub async fn error_pages(
         None => return response,
     };
     let message = page.message(&state, error.message_key);
-    let context = json!({ "message": message, "detail": error.detail });
+    // Console pages point back to the console instead of to the relying party.
+    let console = page.uri.path().starts_with("/admin");
+    let context = json!({ "message": message, "detail": error.detail, "console": console });
     render(&state, &page, response.status(), "error.html", context)
 }
 

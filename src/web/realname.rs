@@ -64,7 +64,7 @@ struct View {
     notice: Option<String>,
 }
 
-/// The session's identity with its account; the page exists only for staff identities.
+/// Loads the session's identity with its account. The page exists only for staff identities.
 async fn load(
     state: &SharedState,
     page: &PageContext,

@@ -624,3 +624,190 @@ async fn platform_api_requires_token_and_valid_systems() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn exclusion_applies_to_applications_and_attachments() {
+    let app = spawn_platform().await;
+    import_enterprises(&app).await;
+    register_supervision(&app, None).await;
+    let (status, _) = platform(
+        &app,
+        reqwest::Method::PATCH,
+        "/api/v1/platform/systems/supervision",
+        Some(json!({ "identity_types": [
+            { "code": "developer", "applicable": true },
+            { "code": "repair_contractor", "applicable": true },
+        ] })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // An imported developer administrator of enterprise A in the supervision platform.
+    let header = "operator_id,enterprise_code,enterprise_name,person_name,phone,identity_type,is_admin,password_scheme,password_hash,system\n";
+    let row = format!(
+        "700002,{USCC_A},{NAME_A},孙十,13900000072,developer,true,sha256_salted,{},supervision\n",
+        salted("Dev-old-1")
+    );
+    unilogin::admin::import::import_operators(
+        &app.state.db,
+        &app.state.config.identities,
+        format!("{header}{row}").as_bytes(),
+        unilogin::clock::now(),
+    )
+    .await
+    .unwrap();
+    let admin = admin_browser(&app, false).await;
+
+    // The administrator holds property_company, which excludes developer.
+    let (_, offers) = api(
+        &admin,
+        reqwest::Method::GET,
+        &app.url("/api/v1/applications"),
+        None,
+    )
+    .await;
+    let open: Vec<&str> = offers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["identity_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(open, ["repair_contractor"]);
+    let (status, body) = apply(&app, &admin, "developer").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"], "application_mutually_exclusive");
+
+    let page = admin
+        .get(&app.url(
+            "/admin/applications/attach?system_id=supervision&identity_type=repair_contractor",
+        ))
+        .await;
+    let refused = admin
+        .post(
+            &app.url("/admin/applications/attach"),
+            &[
+                ("system_id", "supervision"),
+                ("identity_type", "developer"),
+                ("operator_id", "700002"),
+                ("password", "Dev-old-1"),
+                ("csrf_token", &page.input("csrf_token")),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("管理员账号已持有与该身份类型互斥的身份"),
+        "{}",
+        refused.body
+    );
+    let attached = identities::find_by_operator_id(&app.state.db, 700002)
+        .await
+        .unwrap()
+        .unwrap();
+    let admin_identity = identities::find_by_operator_id(&app.state.db, 300001)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(attached.account_id, admin_identity.account_id);
+}
+
+#[tokio::test]
+async fn duplicate_message_follows_the_language() {
+    let app = spawn_platform().await;
+    import_enterprises(&app).await;
+    register_supervision(&app, None).await;
+    let staff = identities::find_by_operator_id(&app.state.db, 300002)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut same = staff.clone();
+    same.system_id = "supervision".into();
+    insert_like(&app, &same, 310002, unilogin::clock::now()).await;
+    let admin = admin_browser(&app, false).await;
+    let response = admin
+        .client
+        .post(app.url("/api/v1/applications"))
+        .header("accept-language", "en")
+        .json(&json!({
+            "system_id": "supervision",
+            "identity_type": "property_company",
+            "contact_name": "王五",
+            "contact_phone": "13900000011",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["message"],
+        "物业监管平台 already has a Property management company with the same unified social credit code (or organization code); the application failed."
+    );
+}
+
+#[tokio::test]
+async fn platform_api_rejects_incomplete_systems() {
+    let app = spawn_platform().await;
+    register_supervision(&app, None).await;
+    let create = |body: Value| {
+        platform(
+            &app,
+            reqwest::Method::POST,
+            "/api/v1/platform/systems",
+            Some(body),
+        )
+    };
+    let (status, _) =
+        create(json!({ "client_id": "p1", "name": "P1", "redirect_uris": [""] })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = create(
+        json!({ "client_id": "p2", "name": "a\u{0}b", "redirect_uris": ["http://127.0.0.1:9/p"] }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = create(json!({ "client_id": "p3", "name": "P3", "redirect_uris": ["http://user:pw@127.0.0.1:9/p"] })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = create(json!({
+        "client_id": "p4",
+        "name": "P4",
+        "redirect_uris": ["http://127.0.0.1:9/p"],
+        "identity_types": [{ "code": "developer", "applicable": true }, { "code": "developer", "applicable": false }],
+    }))
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["message"].as_str().unwrap().contains("listed twice"),
+        "{body}"
+    );
+
+    let patch = |body: Value| {
+        platform(
+            &app,
+            reqwest::Method::PATCH,
+            "/api/v1/platform/systems/supervision",
+            Some(body),
+        )
+    };
+    assert_eq!(
+        patch(json!({ "name": " " })).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        patch(json!({ "redirect_uris": [] })).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let lowercase = reqwest::Client::new()
+        .get(app.url("/api/v1/platform/systems"))
+        .header("authorization", format!("bearer {PLATFORM_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lowercase.status(), StatusCode::OK);
+    assert_eq!(
+        patch(json!({ "name": "物业监管平台" })).await.0,
+        StatusCode::OK
+    );
+    let audit = app.audit_actions().await;
+    assert!(audit.iter().any(|(action, _, _)| action == "system.update"));
+}

@@ -1245,3 +1245,110 @@ async fn deleted_operator_added_again_is_restored() {
         .count();
     assert_eq!(notices, 1);
 }
+
+#[tokio::test]
+async fn realname_http_adapter_maps_and_retries() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use unilogin::providers::realname::{HttpVerifier, Outcome, RealnameConfig, RealnameVerifier};
+
+    // A provider that fails once with HTTP 500, then answers by the name it receives.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let router = axum::Router::new().route(
+        "/verify",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let seen = seen.clone();
+            async move {
+                if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return (
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        axum::Json(json!({})),
+                    );
+                }
+                assert_eq!(body["mobile"], "17512342068");
+                let result = match body["name"].as_str() {
+                    Some("李四") => "1",
+                    Some("王五") => "2",
+                    _ => "9",
+                };
+                (
+                    axum::http::StatusCode::OK,
+                    axum::Json(json!({ "result": result, "request_id": "r-42" })),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/verify", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let mut config = RealnameConfig::default().http;
+    config.url = url;
+    config.retries = 1;
+    let verifier = HttpVerifier::new(config).unwrap();
+    let phone = Phone::parse("17512342068").unwrap();
+
+    let matched = verifier.verify_phone("李四", &phone).await;
+    assert_eq!(matched.outcome, Outcome::Match);
+    assert_eq!(matched.request_id, "r-42");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "one retry after the provider error"
+    );
+    let mismatched = verifier.verify_phone("王五", &phone).await;
+    assert_eq!(mismatched.outcome, Outcome::Mismatch);
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "a mismatch is not retried");
+    let unknown = verifier.verify_phone("赵六", &phone).await;
+    assert_eq!(unknown.outcome, Outcome::ProviderError);
+    assert!(
+        unknown.detail.contains("unknown result code `9`"),
+        "{}",
+        unknown.detail
+    );
+}
+
+#[tokio::test]
+async fn portal_lists_systems_with_login_links() {
+    let app = spawn_app().await;
+    import_enterprises(&app).await;
+    let system = accounts_system(&app).await;
+    realname_pairs(&app, &[("17512342068", "李四")]);
+    let admin = admin_browser(&app, false).await;
+    add_operator(&app, &admin, "李四", "17512342068").await;
+
+    let browser = Browser::new();
+    let (auth_url, _) = authorization_url(&app, &[("scope", "openid enterprise")]);
+    first_sign_in(&app, &browser, &auth_url, "17512342068").await;
+    let portal = browser.get(&app.url("/")).await;
+    assert_eq!(portal.status, StatusCode::OK);
+    assert!(portal.body.contains(&system.name), "{}", portal.body);
+    assert!(portal.body.contains("物业服务企业"), "{}", portal.body);
+    // The link is the system's initiate_login_uri with iss and target_link_uri.
+    assert!(
+        portal
+            .body
+            .contains("https:&#x2f;&#x2f;fund.example.cn&#x2f;login?iss="),
+        "{}",
+        portal.body
+    );
+    assert!(portal.body.contains("target_link_uri="), "{}", portal.body);
+}
+
+/// Gives the test client a third-party-initiated login URI and a home page.
+async fn accounts_system(app: &TestApp) -> unilogin::store::systems::Model {
+    use unilogin::store::systems;
+    let existing = systems::find_by_client_id(&app.state.db, CLIENT_ID)
+        .await
+        .unwrap()
+        .unwrap();
+    let change = systems::SystemUpdate {
+        initiate_login_uri: Some("https://fund.example.cn/login".into()),
+        home_uri: Some("https://fund.example.cn/".into()),
+        ..systems::SystemUpdate::default()
+    };
+    systems::update(&app.state.db, existing, change)
+        .await
+        .unwrap()
+}
