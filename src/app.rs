@@ -43,6 +43,7 @@ pub struct AppState {
     /// DER subjects of the trusted CAs, sent as hints in the TLS handshake.
     pub ca_subjects: Vec<Vec<u8>>,
     pub clock: crate::clock::Clock,
+    pub metrics: crate::metrics::Metrics,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -87,6 +88,11 @@ pub enum StartupError {
     Tls(#[from] crate::listener::TlsSetupError),
     #[error("cannot listen on {address} (certificate.listen): {source}")]
     CertificateListen {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {address} (server.metrics_bind): {source}")]
+    MetricsListen {
         address: String,
         source: std::io::Error,
     },
@@ -144,6 +150,7 @@ pub async fn build_state(config: Config, demo: bool) -> Result<SharedState, Star
         trust_store: std::sync::RwLock::new(trust_store),
         ca_subjects,
         clock: crate::clock::Clock::default(),
+        metrics: crate::metrics::Metrics::default(),
     }))
 }
 
@@ -181,7 +188,7 @@ fn redact_url(url: &str) -> String {
 
 /// Uses `keys.master_key` when set; otherwise reads the key file, creating it with a fresh
 /// random key (mode 0600) on first start.
-fn load_master_key(config: &Config) -> Result<MasterKey, StartupError> {
+pub fn load_master_key(config: &Config) -> Result<MasterKey, StartupError> {
     if !config.keys.master_key.is_empty() {
         return MasterKey::from_base64(&config.keys.master_key)
             .ok_or(StartupError::MasterKeyConfig);
@@ -193,6 +200,7 @@ fn load_master_key(config: &Config) -> Result<MasterKey, StartupError> {
     };
     match std::fs::read_to_string(&path) {
         Ok(text) => {
+            refuse_shared_key_file(&path).map_err(fail)?;
             MasterKey::from_base64(&text).ok_or_else(|| fail("not base64 of 32 bytes".into()))
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -204,6 +212,28 @@ fn load_master_key(config: &Config) -> Result<MasterKey, StartupError> {
         }
         Err(error) => Err(fail(error.to_string())),
     }
+}
+
+/// Refuses a key file that users other than its owner may read or write.
+fn refuse_shared_key_file(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| e.to_string())?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "mode {:o} lets other users read or change it; run `chmod 600 {}`",
+                mode & 0o777,
+                path.display()
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
@@ -330,6 +360,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/static/certificate.js", get(web::certificate_js))
         .route("/static/login.js", get(web::login_js))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .route(
             "/api/v1/operators",
             get(admin::api::list_operators).post(admin::api::create_operator),
@@ -374,6 +405,10 @@ pub fn router(state: SharedState) -> Router {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
     api.merge(pages)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .with_state(state)
         .layer(security_header(
             header::CONTENT_SECURITY_POLICY,
@@ -390,7 +425,13 @@ pub fn router(state: SharedState) -> Router {
                         .get::<MatchedPath>()
                         .map(MatchedPath::as_str)
                         .unwrap_or("-");
-                    tracing::info_span!("request", method = %request.method(), route)
+                    let request_id = crate::telemetry::request_id(
+                        request
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok()),
+                    );
+                    tracing::info_span!("request", method = %request.method(), route, request_id)
                 })
                 .on_request(())
                 .on_response(
@@ -407,10 +448,28 @@ pub fn router(state: SharedState) -> Router {
         )
 }
 
+/// `GET /readyz`: 200 when the database answers (the signing keys are loaded before the
+/// server starts listening), 503 otherwise.
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<SharedState>,
+) -> (axum::http::StatusCode, &'static str) {
+    match state.db.ping().await {
+        Ok(()) => (axum::http::StatusCode::OK, "ready"),
+        Err(error) => {
+            tracing::error!(error = %error, "readiness check failed: database unreachable");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unreachable",
+            )
+        }
+    }
+}
+
 /// Bound listeners with their state, ready to serve. Tests bind port 0 and read the addresses.
 pub struct Application {
     listener: tokio::net::TcpListener,
     certificate_listener: Option<(tokio::net::TcpListener, tokio_rustls::TlsAcceptor)>,
+    metrics_listener: Option<tokio::net::TcpListener>,
     state: SharedState,
 }
 
@@ -446,9 +505,22 @@ impl Application {
                 })?;
             Some((bound, acceptor))
         };
+        let metrics_listener = if state.config.server.metrics_bind.is_empty() {
+            None
+        } else {
+            Some(
+                tokio::net::TcpListener::bind(&state.config.server.metrics_bind)
+                    .await
+                    .map_err(|source| StartupError::MetricsListen {
+                        address: state.config.server.metrics_bind.clone(),
+                        source,
+                    })?,
+            )
+        };
         Ok(Application {
             listener,
             certificate_listener,
+            metrics_listener,
             state,
         })
     }
@@ -464,6 +536,13 @@ impl Application {
             .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
+    /// Address of the metrics listener, when `server.metrics_bind` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+    }
+
     pub fn state(&self) -> SharedState {
         self.state.clone()
     }
@@ -475,7 +554,26 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(crate::admin::provisioning::run_worker(self.state.clone()));
+        let worker = tokio::spawn(crate::admin::provisioning::run_worker(
+            self.state.clone(),
+            stop_rx.clone(),
+        ));
+        if let Some(listener) = self.metrics_listener {
+            let metrics = Router::new()
+                .route("/metrics", get(crate::metrics::serve_metrics))
+                .with_state(self.state.clone());
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                let served = axum::serve(listener, metrics)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|stopped| *stopped).await;
+                    })
+                    .await;
+                if let Err(error) = served {
+                    tracing::error!(error = %error, "metrics listener failed");
+                }
+            });
+        }
         let router = router(self.state);
         if let Some((listener, acceptor)) = self.certificate_listener {
             let mut stop = stop_rx;
@@ -490,14 +588,23 @@ impl Application {
             ));
         }
         let app = router.into_make_service_with_connect_info::<SocketAddr>();
+        let stop_tx = Arc::new(stop_tx);
+        let stop_on_signal = stop_tx.clone();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
-                let _ = stop_tx.send(true);
+                let _ = stop_on_signal.send(true);
             })
             .await;
-        // Undelivered events stay queued in the database for the next start.
-        worker.abort();
+        let _ = stop_tx.send(true);
+        // The worker finishes the delivery in flight; undelivered events stay queued in the
+        // database for the next start.
+        if tokio::time::timeout(Duration::from_secs(30), worker)
+            .await
+            .is_err()
+        {
+            tracing::warn!("provisioning worker did not stop within 30 s");
+        }
         served
     }
 }

@@ -25,6 +25,14 @@ pub struct Config {
     pub realname: crate::providers::realname::RealnameConfig,
     pub provisioning: crate::providers::provisioning::ProvisioningConfig,
     pub platform: PlatformConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` (one readable line per event) or `json` (one JSON object per line).
+    pub format: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -72,6 +80,9 @@ pub struct ServerConfig {
     pub issuer: String,
     /// Folder for the SQLite database, the master key and the SMS outbox.
     pub data_dir: PathBuf,
+    /// Address of the Prometheus `/metrics` listener; empty disables it. Keep it off the
+    /// public network.
+    pub metrics_bind: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -167,6 +178,7 @@ impl Default for Config {
                 bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
                 issuer: "http://127.0.0.1:8080".into(),
                 data_dir: PathBuf::from("data"),
+                metrics_bind: "127.0.0.1:9464".into(),
             },
             database: DatabaseConfig {
                 url: String::new(),
@@ -222,6 +234,9 @@ impl Default for Config {
             realname: crate::providers::realname::RealnameConfig::default(),
             provisioning: crate::providers::provisioning::ProvisioningConfig::default(),
             platform: PlatformConfig::default(),
+            log: LogConfig {
+                format: "text".into(),
+            },
         }
     }
 }
@@ -394,6 +409,15 @@ impl Config {
                 key: "provisioning",
                 reason,
             })?;
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid {
+                key: "log.format",
+                reason: format!(
+                    "`{}` is not a format; use `text` or `json`",
+                    self.log.format
+                ),
+            });
+        }
         if self.login.hash_concurrency == 0 {
             return Err(ConfigError::Invalid {
                 key: "login.hash_concurrency",

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod listener;
+pub mod metrics;
 pub mod oidc;
 pub mod providers;
 pub mod seed;

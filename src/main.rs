@@ -44,9 +44,24 @@ enum Command {
     /// Import data from the old fund system.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Write an online copy of the SQLite database to FILE (VACUUM INTO); for PostgreSQL
+    /// use pg_dump.
+    Backup {
+        /// The copy to create; it must not exist yet.
+        file: PathBuf,
+    },
     /// Development CA for enterprise certificates (never for production).
     #[command(subcommand, name = "dev-ca")]
     DevCa(DevCaCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print the public signing keys as a JWKS document, as /jwks serves them.
+    ExportPublic,
 }
 
 #[derive(Subcommand)]
@@ -197,7 +212,6 @@ enum AccountCommand {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    unilogin::telemetry::init();
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
@@ -211,6 +225,7 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let (config, config_file) = Config::load(cli.config.as_deref())?;
+    unilogin::telemetry::init(config.log.format == "json");
 
     match cli.command {
         Command::Serve { demo } => serve(config, config_file, demo).await,
@@ -230,6 +245,14 @@ async fn run() -> anyhow::Result<()> {
             import_operators(&config, &file).await
         }
         Command::DevCa(command) => dev_ca_command(&config, command),
+        Command::Keys(KeysCommand::ExportPublic) => {
+            let db = open_db(&config).await?;
+            let master = unilogin::app::load_master_key(&config)?;
+            let keys = unilogin::oidc::keys::KeySet::load_or_create(&db, &master).await?;
+            println!("{}", String::from_utf8_lossy(&keys.jwks()));
+            Ok(())
+        }
+        Command::Backup { file } => backup(&config, &file).await,
     }
 }
 
@@ -578,5 +601,33 @@ async fn import_operators(config: &Config, file: &std::path::Path) -> anyhow::Re
             report.rejected.len()
         );
     }
+    Ok(())
+}
+
+/// Copies the SQLite database while the server may be running. `VACUUM INTO` writes a
+/// consistent snapshot (SQLite 3.27 and later); restoring is stopping the server and putting
+/// the copy in place of `unilogin.db`.
+async fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    use sea_orm::{ConnectionTrait, Statement};
+    if !config.database_url().starts_with("sqlite:") {
+        bail!("backup copies SQLite databases only; for PostgreSQL run pg_dump (see the README)");
+    }
+    if file.exists() {
+        bail!(
+            "{} exists already; choose a new file for the backup",
+            file.display()
+        );
+    }
+    let target = file
+        .to_str()
+        .context("the backup path is not valid UTF-8")?
+        .replace('\'', "''");
+    let db = open_db(config).await?;
+    let statement =
+        Statement::from_string(db.get_database_backend(), format!("VACUUM INTO '{target}'"));
+    db.execute_raw(statement)
+        .await
+        .with_context(|| format!("backup to {} failed", file.display()))?;
+    println!("database copied to {}", file.display());
     Ok(())
 }

@@ -280,3 +280,124 @@ fn system_registry_add_list_update() {
         stdout(&listed)
     );
 }
+
+#[test]
+fn keys_export_refuses_shared_master_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let exported = unilogin(dir.path(), &["keys", "export-public"]);
+    assert!(exported.status.success(), "{exported:?}");
+    let jwks: serde_json::Value = serde_json::from_str(&stdout(&exported)).unwrap();
+    assert_eq!(jwks["keys"][0]["kty"], "RSA");
+    assert!(jwks["keys"][0].get("d").is_none(), "no private parts");
+
+    let key_file = dir.path().join("master.key");
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = unilogin(dir.path(), &["keys", "export-public"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("mode 644"), "{stderr}");
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+}
+
+#[test]
+fn backup_copies_database_for_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = unilogin(
+        dir.path(),
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "fund",
+            "--name",
+            "维修资金系统",
+            "--redirect-uri",
+            "https://fund.example.cn/cb",
+        ],
+    );
+    assert!(added.status.success(), "{added:?}");
+    let copy = dir.path().join("backup.db");
+    let backup = unilogin(dir.path(), &["backup", copy.to_str().unwrap()]);
+    assert!(backup.status.success(), "{backup:?}");
+    let again = unilogin(dir.path(), &["backup", copy.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+
+    // Restoring is putting the copy in place of unilogin.db in a data folder.
+    let restored = tempfile::tempdir().unwrap();
+    std::fs::copy(&copy, restored.path().join("unilogin.db")).unwrap();
+    let listed = unilogin(restored.path(), &["client", "list"]);
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(
+        stdout(&listed).contains("fund\t维修资金系统"),
+        "{}",
+        stdout(&listed)
+    );
+}
+
+/// Sends a GET over a plain TCP connection and returns the status line.
+fn http_get(port: u16, path: &str, request_id: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: {request_id}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.lines().next().map(str::to_owned)
+}
+
+#[test]
+fn json_logs_carry_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_unilogin"))
+        .arg("serve")
+        .env("UNILOGIN_SERVER__DATA_DIR", dir.path())
+        .env("UNILOGIN_SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env(
+            "UNILOGIN_SERVER__ISSUER",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .env("UNILOGIN_SERVER__METRICS_BIND", "")
+        .env("UNILOGIN_CERTIFICATE__LISTEN", "")
+        .env("UNILOGIN_LOG__FORMAT", "json")
+        .env_remove("UNILOGIN_CONFIG")
+        .env_remove("RUST_LOG")
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ready = false;
+    for _ in 0..200 {
+        if http_get(port, "/healthz", "probe-0").is_some_and(|line| line.contains("200")) {
+            ready = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let status = http_get(port, "/no-such-page", "trace-abc-123");
+    server.kill().unwrap();
+    let output = server.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(ready, "{stderr}");
+    assert!(status.unwrap().contains("404"));
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let traced = lines
+        .iter()
+        .find(|line| line["span"]["request_id"] == "trace-abc-123")
+        .unwrap_or_else(|| panic!("no line with the request id: {stderr}"));
+    assert_eq!(traced["fields"]["status"], 404);
+}

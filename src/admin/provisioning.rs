@@ -64,12 +64,17 @@ pub async fn queue_identity_provisioned<C: ConnectionTrait>(
 pub async fn deliver_due(
     state: &AppState,
     pusher: &crate::providers::provisioning::Pusher,
+    stop: &tokio::sync::watch::Receiver<bool>,
 ) -> Result<usize, DbErr> {
     let config = &state.config.provisioning;
     let now = state.clock.now();
     let lease = now + config.timeout_ms.div_ceil(1000) as i64 + 30;
     let mut delivered = 0;
     for event in provisioning_events::due(&state.db, now, 50).await? {
+        // On shutdown the event in flight is finished and the rest wait for the next start.
+        if *stop.borrow() {
+            break;
+        }
         if !provisioning_events::claim(&state.db, &event, lease).await? {
             continue;
         }
@@ -97,8 +102,11 @@ pub async fn deliver_due(
     Ok(delivered)
 }
 
-/// Runs the delivery loop until the task is dropped.
-pub async fn run_worker(state: std::sync::Arc<AppState>) {
+/// Runs the delivery loop until `stop` turns true.
+pub async fn run_worker(
+    state: std::sync::Arc<AppState>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let pusher = match crate::providers::provisioning::Pusher::new(&state.config.provisioning) {
         Ok(pusher) => pusher,
         Err(error) => {
@@ -108,9 +116,13 @@ pub async fn run_worker(state: std::sync::Arc<AppState>) {
     };
     let interval = std::time::Duration::from_millis(state.config.provisioning.poll_interval_ms);
     loop {
-        if let Err(error) = deliver_due(&state, &pusher).await {
+        if let Err(error) = deliver_due(&state, &pusher, &stop).await {
             tracing::error!(error = %error, "provisioning queue could not be read");
         }
-        tokio::time::sleep(interval).await;
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            _ = stop.wait_for(|stopped| *stopped) => break,
+        }
     }
+    tracing::info!("provisioning worker stopped");
 }

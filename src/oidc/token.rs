@@ -41,12 +41,14 @@ pub async fn token(
                 code_verifier: param("code_verifier"),
             };
             let body = exchange_code(&state, &client, grant).await?;
+            state.metrics.token("authorization_code");
             Ok(no_store(Json(body).into_response()))
         }
         Some("refresh_token") => {
             let token = param("refresh_token")
                 .ok_or_else(|| OAuthError::new("invalid_request", "refresh_token is required"))?;
             let body = super::refresh::refresh(&state, &client, token, param("scope")).await?;
+            state.metrics.token("refresh_token");
             Ok(no_store(Json(body).into_response()))
         }
         Some(other) => Err(OAuthError::new(

@@ -124,3 +124,12 @@ pub async fn recent(db: &DatabaseConnection, limit: u64) -> Result<Vec<Model>, D
         .all(db)
         .await
 }
+
+/// Counts the events still waiting for delivery.
+pub async fn pending_count(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    Entity::find()
+        .filter(Column::Status.eq(STATUS_PENDING))
+        .count(db)
+        .await
+}

@@ -330,6 +330,7 @@ async fn reject_with(
     message_key: &'static str,
 ) -> Result<Response, Error> {
     let now = state.clock.now();
+    state.metrics.sign_in("certificate", "failure");
     certificate_login::audit_attempt(&state.db, method, chain, Err(&error), &page.source_ip, now)
         .await?;
     Err(Error::page(
@@ -460,6 +461,7 @@ async fn sign_in(
             let (cookie, session) = session::create(&state.db, start, &state.session_limits(), now)
                 .await
                 .map_err(Error::internal)?;
+            state.metrics.sign_in("certificate", "success");
             tracing::info!(
                 enterprise_id = enterprise.id,
                 account_id,

@@ -172,6 +172,7 @@ pub async fn send_code(
         tracing::info!(phone = %phone, delivered = deliver, "login code requested");
     }
     let (status, code, message) = describe_send_outcome(&state, &page, &outcome);
+    state.metrics.sms("login", code);
     if json {
         let mut body = json!({ "status": code, "message": message });
         if let SendOutcome::TooSoon { retry_after_secs } = outcome {
@@ -271,13 +272,18 @@ pub async fn submit(
         .await
         .map_err(Error::internal)?
     {
-        Ok(account) => account,
+        Ok(account) => {
+            state.metrics.sign_in("phone", "success");
+            account
+        }
         Err(Failure::BadCredentials | Failure::Migrated) => {
+            state.metrics.sign_in("phone", "failure");
             let view = fail("login_failed");
             let status = StatusCode::UNAUTHORIZED;
             return render_login(&state, &page, status, &form.request_id, view).await;
         }
         Err(Failure::Locked { until }) => {
+            state.metrics.sign_in("phone", "locked");
             let minutes = ((until - now) + 59) / 60;
             let mut view = fail("account_locked");
             let status = StatusCode::TOO_MANY_REQUESTS;

@@ -220,6 +220,7 @@ pub async fn send_code(
     .await
     .map_err(Error::internal)?;
     let (status, code, mut message) = super::login::describe_send_outcome(&state, &page, &outcome);
+    state.metrics.sms("realname", code);
     if outcome == SendOutcome::Accepted {
         let minutes = (state.config.sms.code_ttl_secs + 59) / 60;
         message = page

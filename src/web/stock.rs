@@ -110,8 +110,12 @@ pub async fn stock_submit(
             .await
             .map_err(Error::internal)?
         {
-            Ok(operator) => operator,
+            Ok(operator) => {
+                state.metrics.sign_in("stock", "success");
+                operator
+            }
             Err(Failure::BadCredentials) => {
+                state.metrics.sign_in("stock", "failure");
                 let view = fail("stock_login_failed", false);
                 return Ok(render_stock(
                     &state,
@@ -132,6 +136,7 @@ pub async fn stock_submit(
                 ));
             }
             Err(Failure::Locked { until }) => {
+                state.metrics.sign_in("stock", "locked");
                 let minutes = ((until - now) + 59) / 60;
                 let mut view = fail("account_locked", false);
                 view.error = view

@@ -23,6 +23,8 @@ pub struct TestApp {
     pub issuer: String,
     /// Base URL of the certificate listener (HTTPS).
     pub certificate_url: String,
+    /// Base URL of the metrics listener.
+    pub metrics_url: String,
     pub state: SharedState,
     pub outbox: PathBuf,
     /// The configuration the server started with, to start it again.
@@ -45,6 +47,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.server.data_dir = data_dir.path().to_path_buf();
     config.server.issuer = format!("http://127.0.0.1:{port}");
     config.certificate.listen = "127.0.0.1:0".into();
+    config.server.metrics_bind = "127.0.0.1:0".into();
     if let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") {
         config.database.url = fresh_postgres_database(&admin_url).await;
     }
@@ -85,6 +88,10 @@ async fn start(
         .certificate_addr()
         .map(|addr| format!("https://127.0.0.1:{}", addr.port()))
         .unwrap_or_default();
+    let metrics_url = app
+        .metrics_addr()
+        .map(|addr| format!("http://{addr}"))
+        .unwrap_or_default();
     let state = app.state();
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
     let stopped = tokio::spawn(app.serve(async move {
@@ -93,6 +100,7 @@ async fn start(
     TestApp {
         issuer,
         certificate_url,
+        metrics_url,
         state,
         outbox,
         config,

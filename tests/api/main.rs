@@ -8,6 +8,7 @@ mod certificate;
 mod helpers;
 mod logout;
 mod oidc_flow;
+mod operations;
 mod phone_login;
 mod refresh;
 mod staff;

@@ -1,0 +1,71 @@
+//! Operating the server: readiness and Prometheus metrics on their own listener.
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+async fn metrics(app: &TestApp) -> String {
+    let response = reqwest::get(format!("{}/metrics", app.metrics_url))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn readiness_reports_database() {
+    let app = spawn_app().await;
+    let ready = reqwest::get(app.url("/readyz")).await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(ready.text().await.unwrap(), "ready");
+    let health = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_move_after_sign_in() {
+    let app = spawn_app().await;
+    app.add_account(PHONE, false).await;
+    let before = metrics(&app).await;
+    assert!(!before.contains("method=\"phone\""), "{before}");
+    assert!(before.contains("unilogin_provisioning_queue_depth 0"));
+
+    let browser = Browser::new();
+    let (auth_url, verifier) = authorization_url(&app, &[]);
+    let login = open_login(&browser, &auth_url).await;
+    let code = request_code(&app, &browser, &login, PHONE).await;
+    let wrong = submit_login(&app, &browser, &login, PHONE, "Wrong#2026", &code).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    app.age_latest_code(PHONE, 61).await;
+    let code = request_code(&app, &browser, &login, PHONE).await;
+    let done = submit_login(&app, &browser, &login, PHONE, PASSWORD, &code).await;
+    let callback = done.location.unwrap();
+    let exchanged = exchange(&app, &query_param(&callback, "code").unwrap(), &verifier).await;
+    assert_eq!(exchanged.status(), StatusCode::OK);
+
+    let after = metrics(&app).await;
+    assert!(
+        after.contains("unilogin_sign_ins_total{method=\"phone\",result=\"success\"} 1"),
+        "{after}"
+    );
+    assert!(
+        after.contains("unilogin_sign_ins_total{method=\"phone\",result=\"failure\"} 1"),
+        "{after}"
+    );
+    assert!(
+        after.contains("unilogin_sms_codes_total{purpose=\"login\",outcome=\"sent\"} 2"),
+        "{after}"
+    );
+    assert!(
+        after.contains("unilogin_tokens_issued_total{grant=\"authorization_code\"} 1"),
+        "{after}"
+    );
+    assert!(
+        after.contains("unilogin_http_request_duration_seconds_count{route=\"/token\"} 1"),
+        "{after}"
+    );
+
+    // The main listener does not serve metrics.
+    let public = reqwest::get(app.url("/metrics")).await.unwrap();
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+}
