@@ -7,6 +7,7 @@ mod authorize;
 mod certificate;
 mod helpers;
 mod logout;
+mod nginx;
 mod oidc_flow;
 mod operations;
 mod phone_login;
