@@ -23,12 +23,12 @@ const DUPLICATE_PROPERTY: &str =
 /// A relying system's provisioning endpoint: answers 503 to the first `failures` deliveries,
 /// then 202, and keeps the tokens it accepted.
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     failures: Arc<AtomicUsize>,
-    accepted: Arc<Mutex<Vec<String>>>,
+    pub(crate) accepted: Arc<Mutex<Vec<String>>>,
 }
 
-async fn start_receiver(failures: usize) -> (Receiver, String) {
+pub(crate) async fn start_receiver(failures: usize) -> (Receiver, String) {
     let receiver = Receiver::default();
     receiver.failures.store(failures, Ordering::SeqCst);
     let shared = receiver.clone();

@@ -111,6 +111,18 @@ async fn start(
 }
 
 impl TestApp {
+    /// Starts a second node on the same database, master key and issuer, on its own port;
+    /// the returned app's `url` points at the new node.
+    pub async fn second_node(&self) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let node_url = format!("http://{}", listener.local_addr().unwrap());
+        let node = start(self.config.clone(), listener, tempfile::tempdir().unwrap()).await;
+        TestApp {
+            issuer: node_url,
+            ..node
+        }
+    }
+
     /// Stops the server and starts it again on the same data folder and database, on a new
     /// port that becomes the issuer.
     pub async fn restart(mut self) -> TestApp {

@@ -8,6 +8,7 @@ mod certificate;
 mod helpers;
 mod logout;
 mod nginx;
+mod nodes;
 mod oidc_flow;
 mod operations;
 mod phone_login;
