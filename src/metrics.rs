@@ -1,6 +1,7 @@
 //! Prometheus metrics, kept in memory per node and served in the text exposition format on a
-//! separate listener: sign-ins by method and result, SMS codes by purpose and outcome, tokens
-//! by grant, request latency histograms by route, and the provisioning queue depth.
+//! separate listener. They count sign-ins by method and result, SMS codes by purpose and
+//! outcome, and tokens by grant, with request latency histograms by route and the
+//! provisioning queue depth.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

@@ -22,8 +22,8 @@ pub fn init(json: bool) {
     };
 }
 
-/// A request id: the caller's `X-Request-Id` when it is short and printable, so one id
-/// follows a request through a proxy, otherwise a new random one.
+/// Picks the request id: the caller's `X-Request-Id` when it is short and printable, so one
+/// id follows a request through a proxy, otherwise a new random one.
 pub fn request_id(header: Option<&str>) -> String {
     match header {
         Some(id)
