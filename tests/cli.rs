@@ -401,3 +401,181 @@ fn json_logs_carry_request_id() {
         .unwrap_or_else(|| panic!("no line with the request id: {stderr}"));
     assert_eq!(traced["fields"]["status"], 404);
 }
+
+/// A server process on a data folder, with the demo data and certificate headers trusted
+/// from 127.0.0.1.
+fn start_server(dir: &Path, port: u16) -> std::process::Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_unilogin"))
+        .args(["serve", "--demo"])
+        .env("UNILOGIN_SERVER__DATA_DIR", dir)
+        .env("UNILOGIN_SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env(
+            "UNILOGIN_SERVER__ISSUER",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .env("UNILOGIN_SERVER__METRICS_BIND", "")
+        .env("UNILOGIN_CERTIFICATE__LISTEN", "")
+        .env(
+            "UNILOGIN_CERTIFICATE__TRUSTED_PROXIES",
+            "[\"127.0.0.1/32\"]",
+        )
+        .env_remove("UNILOGIN_CONFIG")
+        .env("RUST_LOG", "warn")
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..400 {
+        if http_get(port, "/readyz", "kill-test").is_some_and(|line| line.contains("200")) {
+            return child;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the server did not become ready");
+}
+
+/// The `value` of the input called `name` in a page.
+fn input_value(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {body}"))
+        + marker.len();
+    body[start..start + body[start..].find('"').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn kill_during_burst_loses_no_committed_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = start_server(dir.path(), port);
+    let base = format!("http://127.0.0.1:{port}");
+
+    // 40 people the development real-name check knows.
+    let people: Vec<(String, String)> = (0..40)
+        .map(|i| (format!("1751234{:04}", 3000 + i), "测试员工".to_owned()))
+        .collect();
+    let mut fixture = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("realname-fixture.csv"))
+        .unwrap();
+    for (phone, name) in &people {
+        use std::io::Write;
+        writeln!(fixture, "{phone},{name}").unwrap();
+    }
+
+    // The demo administrator signs in with the demo certificate passed as a proxy header.
+    let pem =
+        std::fs::read_to_string(dir.path().join("dev-ca/demo/91310000MA1FL8XQ11.pem")).unwrap();
+    let escaped = url::form_urlencoded::byte_serialize(pem.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let with_cert = |request: reqwest::RequestBuilder| {
+        request
+            .header("x-ssl-client-cert", escaped.clone())
+            .header("x-ssl-client-verify", "SUCCESS")
+    };
+    let binding = with_cert(client.get(format!("{base}/login/certificate")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let bound = with_cert(client.post(format!("{base}/login/certificate/bind")))
+        .form(&[
+            ("operator_id", "100001"),
+            ("password", "Admin@2026"),
+            ("csrf_token", &input_value(&binding, "csrf_token")),
+            ("binding_ticket", &input_value(&binding, "binding_ticket")),
+            ("request_id", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bound.status(), 303, "{}", bound.text().await.unwrap());
+    let signed_in = with_cert(client.get(format!("{base}/login/certificate")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+
+    // A burst of operator additions; the server is killed while some are in flight.
+    let acknowledged = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for (phone, name) in people.clone() {
+        let client = client.clone();
+        let acknowledged = acknowledged.clone();
+        let url = format!("{base}/api/v1/operators");
+        tasks.push(tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .json(&serde_json::json!({ "name": name, "phone": phone, "department_type": "branch" }))
+                .send()
+                .await
+                .ok()?;
+            if response.status() != 201 {
+                return None;
+            }
+            let body: serde_json::Value = response.json().await.ok()?;
+            acknowledged.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            body["operator"]["operator_id"].as_i64()
+        }));
+    }
+    // Kill once a few additions were acknowledged, while the rest are still running.
+    for _ in 0..400 {
+        if acknowledged.load(std::sync::atomic::Ordering::SeqCst) >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let mut committed = Vec::new();
+    for task in tasks {
+        if let Some(operator_id) = task.await.unwrap() {
+            committed.push(operator_id);
+        }
+    }
+
+    // After a restart every acknowledged operator is there, with its account.
+    let mut server = start_server(dir.path(), port);
+    let listed: serde_json::Value = client
+        .get(format!("{base}/api/v1/operators?per_page=100"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let stored: Vec<i64> = listed["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed}"))
+        .iter()
+        .filter_map(|item| item["operator_id"].as_i64())
+        .collect();
+    for operator_id in &committed {
+        assert!(
+            stored.contains(operator_id),
+            "operator {operator_id} was acknowledged but is gone: {listed}"
+        );
+    }
+    assert!(
+        !committed.is_empty(),
+        "no addition finished before the kill"
+    );
+}
