@@ -31,7 +31,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub master_key: MasterKey,
     pub csrf_key: [u8; 32],
-    pub keys: KeySet,
+    pub keys: crate::oidc::keys::Keys,
     pub discovery: Bytes,
     pub passwords: PasswordHasherPool,
     pub sms: Box<dyn SmsSender>,
@@ -119,7 +119,9 @@ pub async fn build_state(config: Config, demo: bool) -> Result<SharedState, Star
         .map_err(StartupError::Migration)?;
 
     let master_key = load_master_key(&config)?;
-    let keys = KeySet::load_or_create(&db, &master_key).await?;
+    let keys = crate::oidc::keys::Keys::new(KeySet::load_or_create(&db, &master_key).await?);
+    // Records what the set was built from, so the first timed reload changes nothing.
+    keys.reload(&db, &master_key, crate::clock::now()).await?;
     let theme_dir = (!config.theme.dir.is_empty()).then(|| PathBuf::from(&config.theme.dir));
     let templates = Templates::load(theme_dir.as_deref())?;
     let passwords = PasswordHasherPool::new(config.login.hash_concurrency)?;
@@ -555,6 +557,10 @@ impl Application {
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let worker = tokio::spawn(crate::admin::provisioning::run_worker(
+            self.state.clone(),
+            stop_rx.clone(),
+        ));
+        tokio::spawn(crate::oidc::keys::run_reloader(
             self.state.clone(),
             stop_rx.clone(),
         ));

@@ -101,6 +101,11 @@ pub struct KeysConfig {
     pub master_key: String,
     /// Empty means `DATA_DIR/master.key`.
     pub master_key_path: String,
+    /// How often each node re-reads the signing keys, so a rotation made anywhere reaches
+    /// every node, in milliseconds.
+    pub reload_interval_ms: u64,
+    /// A new key from `unilogin keys rotate` is published this long before it signs.
+    pub publish_before_use_secs: i64,
 }
 
 impl std::fmt::Debug for KeysConfig {
@@ -115,6 +120,8 @@ impl std::fmt::Debug for KeysConfig {
                 },
             )
             .field("master_key_path", &self.master_key_path)
+            .field("reload_interval_ms", &self.reload_interval_ms)
+            .field("publish_before_use_secs", &self.publish_before_use_secs)
             .finish()
     }
 }
@@ -187,6 +194,8 @@ impl Default for Config {
             keys: KeysConfig {
                 master_key: String::new(),
                 master_key_path: String::new(),
+                reload_interval_ms: 30_000,
+                publish_before_use_secs: 3600,
             },
             sms: SmsConfig {
                 adapter: "outbox".into(),

@@ -62,6 +62,13 @@ enum Command {
 enum KeysCommand {
     /// Print the public signing keys as a JWKS document, as /jwks serves them.
     ExportPublic,
+    /// Add a new signing key. It is published at once and signs after the delay; older keys
+    /// stay published until the tokens they signed have expired.
+    Rotate {
+        /// Seconds until the new key signs (default `keys.publish_before_use_secs`).
+        #[arg(long)]
+        use_in: Option<i64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -250,6 +257,26 @@ async fn run() -> anyhow::Result<()> {
             let master = unilogin::app::load_master_key(&config)?;
             let keys = unilogin::oidc::keys::KeySet::load_or_create(&db, &master).await?;
             println!("{}", String::from_utf8_lossy(&keys.jwks()));
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate { use_in }) => {
+            let db = open_db(&config).await?;
+            let master = unilogin::app::load_master_key(&config)?;
+            let now = unilogin::clock::now();
+            let use_in = use_in.unwrap_or(config.keys.publish_before_use_secs);
+            if use_in < 0 {
+                bail!("invalid --use-in {use_in}: give seconds, 0 or more");
+            }
+            let grace = config
+                .tokens
+                .id_token_ttl_secs
+                .max(config.tokens.access_token_ttl_secs)
+                + 300;
+            let row = unilogin::oidc::keys::rotate(&db, &master, now, use_in, grace).await?;
+            println!(
+                "new signing key {} signs from {} (Unix time)",
+                row.kid, row.use_from
+            );
             Ok(())
         }
         Command::Backup { file } => backup(&config, &file).await,

@@ -291,6 +291,19 @@ fn keys_export_refuses_shared_master_key() {
     assert_eq!(jwks["keys"][0]["kty"], "RSA");
     assert!(jwks["keys"][0].get("d").is_none(), "no private parts");
 
+    let rotated = unilogin(dir.path(), &["keys", "rotate", "--use-in", "0"]);
+    assert!(rotated.status.success(), "{rotated:?}");
+    assert!(stdout(&rotated).starts_with("new signing key "));
+    let exported = unilogin(dir.path(), &["keys", "export-public"]);
+    let jwks: serde_json::Value = serde_json::from_str(&stdout(&exported)).unwrap();
+    assert_eq!(
+        jwks["keys"].as_array().unwrap().len(),
+        2,
+        "the old key stays published"
+    );
+    let negative = unilogin(dir.path(), &["keys", "rotate", "--use-in", "-5"]);
+    assert!(!negative.status.success());
+
     let key_file = dir.path().join("master.key");
     let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261204_000001_initial;
 mod m20261204_000002_staff_lifecycle;
 mod m20261204_000003_permission_applications;
+mod m20261204_000004_key_rotation;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_initial::Migration),
             Box::new(m20261204_000002_staff_lifecycle::Migration),
             Box::new(m20261204_000003_permission_applications::Migration),
+            Box::new(m20261204_000004_key_rotation::Migration),
         ]
     }
 }

@@ -280,7 +280,7 @@ struct ValidatedRequest {
 
 fn validate(
     params: &HashMap<String, String>,
-    keys: &crate::oidc::keys::KeySet,
+    keys: &crate::oidc::keys::Keys,
     issuer: &str,
 ) -> Result<ValidatedRequest, RedirectError> {
     let param = |name: &str| {

@@ -47,7 +47,10 @@ impl KeySet {
         master: &MasterKey,
     ) -> Result<KeySet, KeyError> {
         let mut rows = signing_keys::list(db).await?;
-        if !rows.iter().any(|row| row.active && row.alg == "RS256") {
+        if !rows
+            .iter()
+            .any(|row| row.active && row.alg == "RS256" && row.retire_after.is_none())
+        {
             let master = master.clone();
             let row = tokio::task::spawn_blocking(move || generate_rs256(&master))
                 .await
@@ -57,18 +60,22 @@ impl KeySet {
             // Re-read so that nodes starting at the same moment agree on the oldest key.
             rows = signing_keys::list(db).await?;
         }
-        KeySet::from_rows(&rows, master)
+        KeySet::from_rows(&rows, master, crate::clock::now())
     }
 
-    fn from_rows(rows: &[signing_keys::Model], master: &MasterKey) -> Result<KeySet, KeyError> {
-        let active = rows
-            .iter()
-            .filter(|row| row.active && row.alg == "RS256")
-            .min_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)))
-            .ok_or_else(|| KeyError::Unusable {
-                kid: "-".into(),
-                reason: "no active RS256 key".into(),
-            })?;
+    /// Builds the key set as of `now`. The signing key is the one with the latest `use_from`
+    /// that has been reached (ties go to the oldest, so nodes that generated keys at the same
+    /// moment agree); the JWKS holds every key not yet past `retire_after`, including keys
+    /// published ahead of use.
+    fn from_rows(
+        rows: &[signing_keys::Model],
+        master: &MasterKey,
+        now: i64,
+    ) -> Result<KeySet, KeyError> {
+        let active = signer(rows, now).ok_or_else(|| KeyError::Unusable {
+            kid: "-".into(),
+            reason: "no active RS256 key".into(),
+        })?;
         let der = master.open(SEAL_PURPOSE, &active.private_key_encrypted)?;
         let key_pair = KeyPair::from_pkcs8(&der).map_err(|e| KeyError::Unusable {
             kid: active.kid.clone(),
@@ -77,7 +84,10 @@ impl KeySet {
 
         let mut public = HashMap::new();
         let mut jwks_keys = Vec::new();
-        for row in rows.iter().filter(|row| row.alg == "RS256") {
+        for row in rows
+            .iter()
+            .filter(|row| row.alg == "RS256" && row.retire_after.is_none_or(|retire| retire > now))
+        {
             let jwk: serde_json::Value =
                 serde_json::from_str(&row.public_jwk).map_err(|e| KeyError::Unusable {
                     kid: row.kid.clone(),
@@ -114,6 +124,11 @@ impl KeySet {
 
     pub fn jwks(&self) -> Bytes {
         self.jwks.clone()
+    }
+
+    /// The `kid` of the key that signs new tokens.
+    pub fn kid(&self) -> &str {
+        &self.kid
     }
 
     /// Signs a JWT with the active key: RS256, `kid` set, `typ` as given.
@@ -184,5 +199,152 @@ fn generate_rs256(master: &MasterKey) -> Result<signing_keys::Model, KeyError> {
         public_jwk: jwk.to_string(),
         active: true,
         created_at: crate::clock::now(),
+        use_from: 0,
+        retire_after: None,
     })
+}
+
+/// The key that signs at `now`; see [`KeySet::from_rows`].
+fn signer(rows: &[signing_keys::Model], now: i64) -> Option<&signing_keys::Model> {
+    rows.iter()
+        .filter(|row| {
+            row.active
+                && row.alg == "RS256"
+                && row.use_from <= now
+                && row.retire_after.is_none_or(|retire| retire > now)
+        })
+        .max_by(|a, b| {
+            a.use_from
+                .cmp(&b.use_from)
+                .then_with(|| (&b.created_at, &b.kid).cmp(&(&a.created_at, &a.kid)))
+        })
+}
+
+/// Describes the rows that decide the key set at `now`, to tell whether a reload changes it.
+fn fingerprint(rows: &[signing_keys::Model], now: i64) -> String {
+    let signing = signer(rows, now).map_or("-", |row| row.kid.as_str());
+    let published: Vec<&str> = rows
+        .iter()
+        .filter(|row| row.retire_after.is_none_or(|retire| retire > now))
+        .map(|row| row.kid.as_str())
+        .collect();
+    format!("{signing}|{}", published.join(","))
+}
+
+/// Adds a new RS256 key that is published at once and signs from `now + use_in_secs`. Every
+/// older key leaves the JWKS `retire_grace_secs` after that, when the tokens it signed have
+/// expired.
+pub async fn rotate(
+    db: &DatabaseConnection,
+    master: &MasterKey,
+    now: i64,
+    use_in_secs: i64,
+    retire_grace_secs: i64,
+) -> Result<signing_keys::Model, KeyError> {
+    let sealing = master.clone();
+    let mut row = tokio::task::spawn_blocking(move || generate_rs256(&sealing))
+        .await
+        .map_err(|e| KeyError::Task(e.to_string()))??;
+    row.created_at = now;
+    row.use_from = now + use_in_secs.max(0);
+    signing_keys::insert(db, row.clone()).await?;
+    signing_keys::retire_others(db, &row.kid, row.use_from + retire_grace_secs).await?;
+    tracing::info!(kid = %row.kid, use_from = row.use_from, "signing key added by rotation");
+    Ok(row)
+}
+
+/// The node's current key set. Every node re-reads the keys from the database on a timer, so
+/// a rotation made on one node (or with the CLI) reaches all of them.
+pub struct Keys {
+    current: std::sync::RwLock<std::sync::Arc<KeySet>>,
+    fingerprint: std::sync::Mutex<String>,
+}
+
+impl Keys {
+    pub fn new(set: KeySet) -> Keys {
+        Keys {
+            current: std::sync::RwLock::new(std::sync::Arc::new(set)),
+            fingerprint: std::sync::Mutex::new(String::new()),
+        }
+    }
+
+    pub fn current(&self) -> std::sync::Arc<KeySet> {
+        match self.current.read() {
+            Ok(set) => set.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn jwks(&self) -> Bytes {
+        self.current().jwks()
+    }
+
+    pub fn kid(&self) -> String {
+        self.current().kid().to_owned()
+    }
+
+    pub fn sign_jwt(&self, typ: &str, claims: &serde_json::Value) -> Result<String, CryptoError> {
+        self.current().sign_jwt(typ, claims)
+    }
+
+    pub fn verify_jwt(&self, token: &str) -> Option<(serde_json::Value, serde_json::Value)> {
+        self.current().verify_jwt(token)
+    }
+
+    /// Re-reads the keys and swaps in a new set when the signing key or the published keys
+    /// changed. Returns true when it swapped.
+    pub async fn reload(
+        &self,
+        db: &DatabaseConnection,
+        master: &MasterKey,
+        now: i64,
+    ) -> Result<bool, KeyError> {
+        let rows = signing_keys::list(db).await?;
+        let print = fingerprint(&rows, now);
+        if self
+            .fingerprint
+            .lock()
+            .map(|known| *known == print)
+            .unwrap_or(false)
+        {
+            return Ok(false);
+        }
+        let set = KeySet::from_rows(&rows, master, now)?;
+        let kid = set.kid.clone();
+        if let Ok(mut current) = self.current.write() {
+            *current = std::sync::Arc::new(set);
+        }
+        let first = if let Ok(mut known) = self.fingerprint.lock() {
+            let first = known.is_empty();
+            *known = print;
+            first
+        } else {
+            false
+        };
+        if !first {
+            tracing::info!(kid = %kid, "signing keys changed; new set in use");
+        }
+        Ok(true)
+    }
+}
+
+/// Re-reads the keys every `keys.reload_interval_ms` until `stop` turns true.
+pub async fn run_reloader(
+    state: std::sync::Arc<crate::app::AppState>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let interval = std::time::Duration::from_millis(state.config.keys.reload_interval_ms.max(10));
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            _ = stop.wait_for(|stopped| *stopped) => break,
+        }
+        if let Err(error) = state
+            .keys
+            .reload(&state.db, &state.master_key, state.clock.now())
+            .await
+        {
+            tracing::error!(error = %error, "signing keys could not be reloaded");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 use sea_orm::ActiveValue::Set;
 use sea_orm::QueryOrder;
 use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::Expr;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "signing_keys")]
@@ -17,6 +18,11 @@ pub struct Model {
     /// Whether new tokens are signed with this key; inactive keys stay published for verification.
     pub active: bool,
     pub created_at: i64,
+    /// The key signs new tokens from this time on (Unix seconds); until then it is only
+    /// published, so relying parties fetch it before they meet it.
+    pub use_from: i64,
+    /// The key leaves the JWKS after this time, once tokens it signed have expired.
+    pub retire_after: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -39,8 +45,25 @@ pub async fn insert(db: &DatabaseConnection, model: Model) -> Result<(), DbErr> 
         public_jwk: Set(model.public_jwk),
         active: Set(model.active),
         created_at: Set(model.created_at),
+        use_from: Set(model.use_from),
+        retire_after: Set(model.retire_after),
     }
     .insert(db)
     .await?;
+    Ok(())
+}
+
+/// Sets the retirement time of every key that has none yet, except `keep_kid`.
+pub async fn retire_others(
+    db: &DatabaseConnection,
+    keep_kid: &str,
+    retire_after: i64,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::RetireAfter, Expr::value(Some(retire_after)))
+        .filter(Column::Kid.ne(keep_kid))
+        .filter(Column::RetireAfter.is_null())
+        .exec(db)
+        .await?;
     Ok(())
 }

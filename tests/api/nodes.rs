@@ -151,3 +151,83 @@ async fn queued_event_delivered_once_by_two_workers() {
         ["token-0", "token-1", "token-2", "token-3", "token-4"]
     );
 }
+
+async fn wait_for_kid(node: &TestApp, kid: &str) {
+    for _ in 0..200 {
+        if node.state.keys.kid() == kid {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("node did not switch to key {kid}");
+}
+
+fn published_kids(node: &TestApp) -> Vec<String> {
+    let jwks: Value = serde_json::from_slice(&node.state.keys.jwks()).unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn key_rotated_on_one_node_verifies_on_another() {
+    let node_a = spawn_app_with(|config| config.keys.reload_interval_ms = 20).await;
+    let node_b = node_a.second_node().await;
+    node_a.add_account(PHONE, false).await;
+    let old_kid = node_a.state.keys.kid();
+    let before = node_a
+        .state
+        .keys
+        .sign_jwt("JWT", &serde_json::json!({ "sub": "before" }))
+        .unwrap();
+
+    let now = unilogin::clock::now();
+    let rotated =
+        unilogin::oidc::keys::rotate(&node_a.state.db, &node_a.state.master_key, now, 0, 3600)
+            .await
+            .unwrap();
+    assert_ne!(rotated.kid, old_kid);
+    wait_for_kid(&node_a, &rotated.kid).await;
+    wait_for_kid(&node_b, &rotated.kid).await;
+    let kids = published_kids(&node_b);
+    assert!(
+        kids.contains(&old_kid) && kids.contains(&rotated.kid),
+        "{kids:?}"
+    );
+    assert!(
+        node_b.state.keys.verify_jwt(&before).is_some(),
+        "the old key still verifies"
+    );
+
+    let browser = Browser::new();
+    let (auth_url, verifier) = authorization_url(&node_a, &[]);
+    let callback = sign_in(&node_a, &browser, &auth_url, PHONE).await;
+    let tokens: Value = exchange(&node_a, &query_param(&callback, "code").unwrap(), &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (header, _) = node_b
+        .state
+        .keys
+        .verify_jwt(tokens["id_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(header["kid"], rotated.kid.as_str());
+
+    // A key rotated for later use is published at once but does not sign yet.
+    let later =
+        unilogin::oidc::keys::rotate(&node_b.state.db, &node_b.state.master_key, now, 3600, 3600)
+            .await
+            .unwrap();
+    for _ in 0..200 {
+        if published_kids(&node_a).contains(&later.kid) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(published_kids(&node_a).contains(&later.kid));
+    assert_eq!(node_a.state.keys.kid(), rotated.kid);
+}
