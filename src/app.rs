@@ -564,6 +564,10 @@ impl Application {
             self.state.clone(),
             stop_rx.clone(),
         ));
+        tokio::spawn(crate::jobs::run_cleanup(
+            self.state.clone(),
+            stop_rx.clone(),
+        ));
         if let Some(listener) = self.metrics_listener {
             let metrics = Router::new()
                 .route("/metrics", get(crate::metrics::serve_metrics))

@@ -157,6 +157,8 @@ pub struct LoginConfig {
     pub hash_concurrency: usize,
     /// Time a user has to finish signing in after the relying party's request.
     pub pending_ttl_secs: i64,
+    /// How often each node deletes expired sessions, codes and tokens, in seconds.
+    pub cleanup_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -214,6 +216,7 @@ impl Default for Config {
                 idle_timeout_secs: 1800,
                 hash_concurrency: 2,
                 pending_ttl_secs: 1800,
+                cleanup_interval_secs: 3600,
             },
             tokens: TokenConfig {
                 authorization_code_ttl_secs: 60,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod jobs;
 pub mod listener;
 pub mod metrics;
 pub mod oidc;

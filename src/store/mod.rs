@@ -6,6 +6,7 @@ pub mod admin_bindings;
 pub mod audit;
 pub mod authorizations;
 pub mod certificate_challenges;
+pub mod cleanup;
 pub mod enterprises;
 pub mod identities;
 pub mod legacy_credentials;

@@ -69,3 +69,46 @@ async fn metrics_move_after_sign_in() {
     let public = reqwest::get(app.url("/metrics")).await.unwrap();
     assert_eq!(public.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn expired_rows_are_purged() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    use unilogin::store::{accounts, refresh_tokens, sessions};
+
+    let app = spawn_app().await;
+    app.add_account(PHONE, false).await;
+    let browser = Browser::new();
+    let (auth_url, verifier) = authorization_url(&app, &[("scope", "openid offline_access")]);
+    let callback = sign_in(&app, &browser, &auth_url, PHONE).await;
+    let exchanged = exchange(&app, &query_param(&callback, "code").unwrap(), &verifier).await;
+    assert_eq!(exchanged.status(), StatusCode::OK);
+    let count_sessions = || sessions::Entity::find().count(&app.state.db);
+    assert_eq!(count_sessions().await.unwrap(), 1);
+
+    let now = app.state.clock.now();
+    let removed = unilogin::store::cleanup::purge_expired(&app.state.db, now)
+        .await
+        .unwrap();
+    assert_eq!(removed, 0, "nothing has expired yet");
+
+    let later = now + 40 * 86_400;
+    let removed = unilogin::store::cleanup::purge_expired(&app.state.db, later)
+        .await
+        .unwrap();
+    assert!(
+        removed >= 4,
+        "session, code, access and refresh token: {removed}"
+    );
+    assert_eq!(count_sessions().await.unwrap(), 0);
+    assert_eq!(
+        refresh_tokens::Entity::find()
+            .count(&app.state.db)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        accounts::Entity::find().count(&app.state.db).await.unwrap(),
+        1
+    );
+}
