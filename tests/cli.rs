@@ -415,8 +415,10 @@ fn json_logs_carry_request_id() {
     assert_eq!(traced["fields"]["status"], 404);
 }
 
-/// A server process on a data folder, with the demo data and certificate headers trusted
-/// from 127.0.0.1.
+const PLATFORM_TOKEN: &str = "kill-test-platform-token";
+
+/// A server process on a data folder, with the demo data, certificate headers trusted from
+/// 127.0.0.1 and the platform API open to `PLATFORM_TOKEN`.
 fn start_server(dir: &Path, port: u16) -> std::process::Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_unilogin"))
         .args(["serve", "--demo"])
@@ -431,6 +433,10 @@ fn start_server(dir: &Path, port: u16) -> std::process::Child {
         .env(
             "UNILOGIN_CERTIFICATE__TRUSTED_PROXIES",
             "[\"127.0.0.1/32\"]",
+        )
+        .env(
+            "UNILOGIN_PLATFORM__ADMIN_TOKEN_HASHES",
+            format!("[\"{}\"]", unilogin::crypto::sha256_b64(PLATFORM_TOKEN)),
         )
         .env_remove("UNILOGIN_CONFIG")
         .env("RUST_LOG", "warn")
@@ -461,7 +467,7 @@ fn input_value(body: &str, name: &str) -> String {
 }
 
 #[tokio::test]
-async fn kill_during_burst_loses_no_committed_operator() {
+async fn kill_during_burst_loses_no_committed_write() {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -490,8 +496,10 @@ async fn kill_during_burst_loses_no_committed_operator() {
     let escaped = url::form_urlencoded::byte_serialize(pem.as_bytes())
         .collect::<String>()
         .replace('+', "%20");
+    // No pooled connections: a connection to the killed server must not be reused.
     let client = reqwest::Client::builder()
         .cookie_store(true)
+        .pool_max_idle_per_host(0)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -525,8 +533,57 @@ async fn kill_during_burst_loses_no_committed_operator() {
         .unwrap();
     assert_eq!(signed_in.status(), 303);
 
-    // A burst of operator additions; the server is killed while some are in flight.
+    // Every system sends provisioning events to an endpoint that refuses them, so they stay
+    // queued.
+    for system in ["fund", "supervision", "bidding"] {
+        let patched = client
+            .patch(format!("{base}/api/v1/platform/systems/{system}"))
+            .bearer_auth(PLATFORM_TOKEN)
+            .json(&serde_json::json!({ "provisioning_endpoint": "http://127.0.0.1:9/events" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), 200);
+    }
+    let offers: serde_json::Value = client
+        .get(format!("{base}/api/v1/applications"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let offers: Vec<(String, String)> = offers["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{offers}"))
+        .iter()
+        .map(|offer| {
+            (
+                offer["system_id"].as_str().unwrap().to_owned(),
+                offer["identity_type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(offers.len() >= 3, "{offers:?}");
+
+    // A burst of operator additions and applications; the server is killed while some are
+    // in flight.
     let acknowledged = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut applications = Vec::new();
+    for (system_id, identity_type) in offers.clone() {
+        let client = client.clone();
+        let url = format!("{base}/api/v1/applications");
+        applications.push(tokio::spawn(async move {
+            let body = serde_json::json!({
+                "system_id": system_id,
+                "identity_type": identity_type,
+                "contact_name": "演示管理员",
+                "contact_phone": "13800138001",
+            });
+            let response = client.post(url).json(&body).send().await.ok()?;
+            (response.status() == 201).then_some((system_id, identity_type))
+        }));
+    }
     let mut tasks = Vec::new();
     for (phone, name) in people.clone() {
         let client = client.clone();
@@ -562,6 +619,12 @@ async fn kill_during_burst_loses_no_committed_operator() {
             committed.push(operator_id);
         }
     }
+    let mut applied = Vec::new();
+    for task in applications {
+        if let Some(pair) = task.await.unwrap() {
+            applied.push(pair);
+        }
+    }
 
     // After a restart every acknowledged operator is there, with its account.
     let mut server = start_server(dir.path(), port);
@@ -573,8 +636,49 @@ async fn kill_during_burst_loses_no_committed_operator() {
         .json()
         .await
         .unwrap();
+    let still_open: serde_json::Value = client
+        .get(format!("{base}/api/v1/applications"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let events: serde_json::Value = client
+        .get(format!("{base}/api/v1/platform/provisioning-events"))
+        .bearer_auth(PLATFORM_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     server.kill().unwrap();
     server.wait().unwrap();
+    for (system_id, identity_type) in &applied {
+        let offered = still_open["items"].as_array().unwrap().iter().any(|offer| {
+            offer["system_id"] == system_id.as_str()
+                && offer["identity_type"] == identity_type.as_str()
+        });
+        assert!(
+            !offered,
+            "application {system_id}/{identity_type} was acknowledged but is gone"
+        );
+        let queued = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| event["system_id"] == system_id.as_str())
+            .count();
+        let acknowledged_here = applied
+            .iter()
+            .filter(|(system, _)| system == system_id)
+            .count();
+        assert!(
+            queued >= acknowledged_here,
+            "events for {system_id} lost: {events}"
+        );
+    }
     let stored: Vec<i64> = listed["items"]
         .as_array()
         .unwrap_or_else(|| panic!("{listed}"))
@@ -590,5 +694,9 @@ async fn kill_during_burst_loses_no_committed_operator() {
     assert!(
         !committed.is_empty(),
         "no addition finished before the kill"
+    );
+    assert!(
+        !applied.is_empty(),
+        "no application finished before the kill"
     );
 }
