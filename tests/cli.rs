@@ -442,7 +442,13 @@ fn start_server(dir: &Path, port: u16) -> std::process::Child {
         .env("RUST_LOG", "warn")
         .current_dir(dir)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("server.log"))
+                .unwrap(),
+        )
         .spawn()
         .unwrap();
     for _ in 0..400 {
@@ -532,6 +538,18 @@ async fn kill_during_burst_loses_no_committed_write() {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), 303);
+    submit_demo_staff_realname(&base, dir.path()).await;
+    let pending: serde_json::Value = client
+        .get(format!("{base}/api/v1/realname-submissions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let submission_id = pending["items"][0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{pending}"));
 
     // Every system sends provisioning events to an endpoint that refuses them, so they stay
     // queued.
@@ -584,6 +602,19 @@ async fn kill_during_burst_loses_no_committed_write() {
             (response.status() == 201).then_some((system_id, identity_type))
         }));
     }
+    let approval = {
+        let client = client.clone();
+        let url = format!("{base}/api/v1/realname-submissions/{submission_id}/approve");
+        tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .json(&serde_json::json!({}))
+                .send()
+                .await
+                .ok()?;
+            (response.status() == 200).then_some(())
+        })
+    };
     let mut tasks = Vec::new();
     for (phone, name) in people.clone() {
         let client = client.clone();
@@ -592,7 +623,14 @@ async fn kill_during_burst_loses_no_committed_write() {
         tasks.push(tokio::spawn(async move {
             let response = client
                 .post(url)
-                .json(&serde_json::json!({ "name": name, "phone": phone, "department_type": "branch" }))
+                .json(&serde_json::json!({
+                    "name": name,
+                    "phone": phone,
+                    "department_type": "branch",
+                    // Named, because the applications in the same burst add more pairs.
+                    "system_id": "demo",
+                    "identity_type": "property_company",
+                }))
                 .send()
                 .await
                 .ok()?;
@@ -604,8 +642,9 @@ async fn kill_during_burst_loses_no_committed_write() {
             body["operator"]["operator_id"].as_i64()
         }));
     }
-    // Kill once a few additions were acknowledged, while the rest are still running.
-    for _ in 0..400 {
+    // Kill once a few additions were acknowledged, while the rest are still running. Each
+    // addition hashes an initial password, which can take seconds on a busy machine.
+    for _ in 0..1200 {
         if acknowledged.load(std::sync::atomic::Ordering::SeqCst) >= 3 {
             break;
         }
@@ -619,6 +658,7 @@ async fn kill_during_burst_loses_no_committed_write() {
             committed.push(operator_id);
         }
     }
+    let approved = approval.await.unwrap().is_some();
     let mut applied = Vec::new();
     for task in applications {
         if let Some(pair) = task.await.unwrap() {
@@ -653,8 +693,27 @@ async fn kill_during_burst_loses_no_committed_write() {
         .json()
         .await
         .unwrap();
+    let staff: serde_json::Value = client
+        .get(format!("{base}/api/v1/operators?operator_id=100002"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     server.kill().unwrap();
     server.wait().unwrap();
+    // The approval is sent first and costs no password hash, so it is acknowledged before the
+    // kill, which waits for three operator additions.
+    assert!(
+        approved,
+        "the approval was not acknowledged before the kill"
+    );
+    assert_eq!(
+        staff["items"][0]["status"], "active",
+        "the approval was lost: {staff}"
+    );
+    assert_eq!(staff["items"][0]["realname_verified"], true, "{staff}");
     for (system_id, identity_type) in &applied {
         let offered = still_open["items"].as_array().unwrap().iter().any(|offer| {
             offer["system_id"] == system_id.as_str()
@@ -691,12 +750,72 @@ async fn kill_during_burst_loses_no_committed_write() {
             "operator {operator_id} was acknowledged but is gone: {listed}"
         );
     }
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
     assert!(
         !committed.is_empty(),
-        "no addition finished before the kill"
+        "no addition finished before the kill; server log:\n{log}"
     );
     assert!(
         !applied.is_empty(),
         "no application finished before the kill"
     );
+}
+
+/// Signs in the demo staff member with the old operator ID and submits real-name
+/// verification, which then waits for the administrator's review.
+async fn submit_demo_staff_realname(base: &str, dir: &Path) {
+    let staff = reqwest::Client::builder()
+        .cookie_store(true)
+        .pool_max_idle_per_host(0)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = |path: String| {
+        let staff = staff.clone();
+        async move { staff.get(path).send().await.unwrap().text().await.unwrap() }
+    };
+    let stock = page(format!("{base}/login/stock")).await;
+    let signed_in = staff
+        .post(format!("{base}/login/stock"))
+        .form(&[
+            ("operator_id", "100002"),
+            ("password", "Staff@2026"),
+            ("csrf_token", &input_value(&stock, "csrf_token")),
+            ("request_id", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let form = page(format!("{base}/realname")).await;
+    let csrf = input_value(&form, "csrf_token");
+    let sent = staff
+        .post(format!("{base}/realname/sms-code"))
+        .form(&[("phone", "13800138002"), ("csrf_token", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let outbox = std::fs::read_to_string(dir.join("sms-outbox.jsonl")).unwrap();
+    let code = outbox
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .rfind(|line| line["purpose"] == "realname")
+        .and_then(|line| line["code"].as_str().map(str::to_owned))
+        .unwrap();
+    let submitted = staff
+        .post(format!("{base}/realname"))
+        .form(&[
+            ("password", "Staff@2026"),
+            ("name", "演示员工"),
+            ("phone", "13800138002"),
+            ("sms_code", code.as_str()),
+            ("csrf_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(submitted.status(), 200);
+    let body = submitted.text().await.unwrap();
+    assert!(body.contains("实名认证信息提交成功"), "{body}");
 }
