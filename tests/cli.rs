@@ -819,3 +819,294 @@ async fn submit_demo_staff_realname(base: &str, dir: &Path) {
     let body = submitted.text().await.unwrap();
     assert!(body.contains("实名认证信息提交成功"), "{body}");
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server process for the two-node test: the shared data folder (master key, and the
+/// SQLite file unless `TEST_POSTGRES_URL` names a database) and the issuer of node A.
+fn start_node(
+    dir: &Path,
+    port: u16,
+    issuer: &str,
+    database_url: &str,
+    demo: bool,
+) -> std::process::Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_unilogin"));
+    command.arg("serve");
+    if demo {
+        command.arg("--demo");
+    }
+    let mut child = command
+        .env("UNILOGIN_SERVER__DATA_DIR", dir)
+        .env("UNILOGIN_SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("UNILOGIN_SERVER__ISSUER", issuer)
+        .env("UNILOGIN_SERVER__METRICS_BIND", "")
+        .env("UNILOGIN_CERTIFICATE__LISTEN", "")
+        .env("UNILOGIN_DATABASE__URL", database_url)
+        .env("UNILOGIN_KEYS__RELOAD_INTERVAL_MS", "100")
+        .env_remove("UNILOGIN_CONFIG")
+        .env("RUST_LOG", "warn")
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..400 {
+        if http_get(port, "/readyz", "node").is_some_and(|line| line.contains("200")) {
+            return child;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("node on port {port} did not become ready");
+}
+
+#[tokio::test]
+async fn two_node_processes_share_one_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_default();
+    let database_url = if database_url.is_empty() {
+        String::new()
+    } else {
+        // A fresh database for this test, created through the admin URL.
+        use sea_orm::{ConnectionTrait, Database, Statement};
+        let name = format!(
+            "unilogin_nodes_{}",
+            unilogin::crypto::random_digits(10).unwrap()
+        );
+        let admin = Database::connect(&database_url).await.unwrap();
+        admin
+            .execute_raw(Statement::from_string(
+                admin.get_database_backend(),
+                format!("CREATE DATABASE {name}"),
+            ))
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&database_url).unwrap();
+        url.set_path(&format!("/{name}"));
+        url.to_string()
+    };
+    let added = unilogin(
+        dir.path(),
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "nodes",
+            "--name",
+            "节点测试",
+            "--redirect-uri",
+            "http://127.0.0.1:9/cb",
+        ],
+    );
+    let added = if database_url.is_empty() {
+        added
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_unilogin"))
+            .args([
+                "client",
+                "add",
+                "--client-id",
+                "nodes",
+                "--name",
+                "节点测试",
+                "--redirect-uri",
+                "http://127.0.0.1:9/cb",
+            ])
+            .env("UNILOGIN_SERVER__DATA_DIR", dir.path())
+            .env("UNILOGIN_DATABASE__URL", &database_url)
+            .env_remove("UNILOGIN_CONFIG")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    assert!(added.status.success(), "{added:?}");
+    let secret = stdout(&added)
+        .lines()
+        .find_map(|line| line.strip_prefix("client_secret: ").map(str::to_owned))
+        .unwrap();
+
+    let (port_a, port_b) = (free_port(), free_port());
+    let issuer = format!("http://127.0.0.1:{port_a}");
+    let mut node_a = start_node(dir.path(), port_a, &issuer, &database_url, true);
+    let mut node_b = start_node(dir.path(), port_b, &issuer, &database_url, false);
+    let (a, b) = (issuer.clone(), format!("http://127.0.0.1:{port_b}"));
+
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let verifier = "node-test-verifier-0123456789-0123456789-0123456789";
+    let challenge = unilogin::domain::pkce::s256_challenge(verifier, unilogin::crypto::sha256);
+    let authorize = format!(
+        "{a}/authorize?response_type=code&client_id=nodes&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid%20offline_access&code_challenge={challenge}&code_challenge_method=S256&nonce=n"
+    );
+    let to_login = browser.get(&authorize).send().await.unwrap();
+    let login_path = to_login.headers()["location"].to_str().unwrap().to_owned();
+    let login = browser
+        .get(format!("{a}{login_path}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = input_value(&login, "csrf_token");
+    let request_id = input_value(&login, "request_id");
+    let sent = browser
+        .post(format!("{a}/login/sms-code"))
+        .form(&[
+            ("phone", "13800138000"),
+            ("csrf_token", csrf.as_str()),
+            ("request_id", request_id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let outbox = std::fs::read_to_string(dir.path().join("sms-outbox.jsonl")).unwrap();
+    let code = outbox
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .rfind(|line| line["purpose"] == "login")
+        .and_then(|line| line["code"].as_str().map(str::to_owned))
+        .unwrap();
+    let signed_in = browser
+        .post(format!("{a}/login"))
+        .form(&[
+            ("phone", "13800138000"),
+            ("password", "Demo@2026"),
+            ("sms_code", code.as_str()),
+            ("csrf_token", csrf.as_str()),
+            ("request_id", request_id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let callback = signed_in.headers()["location"].to_str().unwrap().to_owned();
+    let authorization_code = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(key, _)| key == "code")
+        .unwrap()
+        .1
+        .into_owned();
+
+    // Node B exchanges the code node A issued, and refreshes.
+    let api = reqwest::Client::new();
+    let token = |base: String, form: Vec<(&'static str, String)>| {
+        let api = api.clone();
+        let secret = secret.clone();
+        async move {
+            let response = api
+                .post(format!("{base}/token"))
+                .basic_auth("nodes", Some(secret))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status(),
+                response.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, tokens) = token(
+        b.clone(),
+        vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", authorization_code),
+            ("redirect_uri", "http://127.0.0.1:9/cb".into()),
+            ("code_verifier", verifier.into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    let (status, refreshed) = token(
+        b.clone(),
+        vec![
+            ("grant_type", "refresh_token".into()),
+            (
+                "refresh_token",
+                tokens["refresh_token"].as_str().unwrap().into(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{refreshed}");
+
+    // Revoked on A, inactive on B.
+    let access_token = refreshed["access_token"].as_str().unwrap().to_owned();
+    let revoked = api
+        .post(format!("{a}/revoke"))
+        .basic_auth("nodes", Some(&secret))
+        .form(&[("token", access_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let introspected: serde_json::Value = api
+        .post(format!("{b}/introspect"))
+        .basic_auth("nodes", Some(&secret))
+        .form(&[("token", access_token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected["active"], false, "{introspected}");
+
+    // A key rotated with the CLI reaches both running nodes.
+    let rotated = Command::new(env!("CARGO_BIN_EXE_unilogin"))
+        .args(["keys", "rotate", "--use-in", "0"])
+        .env("UNILOGIN_SERVER__DATA_DIR", dir.path())
+        .env("UNILOGIN_DATABASE__URL", &database_url)
+        .env_remove("UNILOGIN_CONFIG")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(rotated.status.success(), "{rotated:?}");
+    let kid = stdout(&rotated)
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .to_owned();
+    let mut seen = false;
+    for _ in 0..100 {
+        let jwks_a = api
+            .get(format!("{a}/jwks"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let jwks_b = api
+            .get(format!("{b}/jwks"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if jwks_a.contains(&kid) && jwks_b.contains(&kid) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    node_a.kill().unwrap();
+    node_b.kill().unwrap();
+    node_a.wait().unwrap();
+    node_b.wait().unwrap();
+    assert!(seen, "key {kid} did not reach both nodes");
+}
