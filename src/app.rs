@@ -354,6 +354,7 @@ pub fn router(state: SharedState) -> Router {
         .route(oidc::TOKEN_PATH, post(oidc::token::token))
         .route(oidc::REVOCATION_PATH, post(oidc::revocation::revoke))
         .route(oidc::INTROSPECTION_PATH, post(oidc::revocation::introspect))
+        .route(oidc::PAR_PATH, post(oidc::par::push))
         .route(
             oidc::USERINFO_PATH,
             get(oidc::userinfo::userinfo_get).post(oidc::userinfo::userinfo_post),

@@ -1,6 +1,6 @@
 //! Command line: serve, migrate, and manage clients and accounts.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -161,6 +161,16 @@ enum ClientCommand {
         /// URL that receives provisioning events (signed Security Event Tokens).
         #[arg(long)]
         provisioning_endpoint: Option<String>,
+        /// How the client authenticates at the token endpoint: client_secret_basic,
+        /// client_secret_post, private_key_jwt (needs --jwks-file) or none (a public client
+        /// with PKCE alone).
+        #[arg(long, default_value = "client_secret_basic")]
+        auth_method: String,
+        /// File with the client's public keys as a JWK Set, for private_key_jwt.
+        #[arg(long)]
+        jwks_file: Option<PathBuf>,
+        #[command(flatten)]
+        logout: LogoutArgs,
     },
     /// List registered clients.
     List,
@@ -183,7 +193,25 @@ enum ClientCommand {
         initiate_login_uri: Option<String>,
         #[arg(long)]
         home_uri: Option<String>,
+        #[command(flatten)]
+        logout: LogoutArgs,
     },
+}
+
+/// Logout notification and PAR settings shared by `client add` and `client update`.
+#[derive(clap::Args)]
+struct LogoutArgs {
+    /// URL that receives logout tokens when a session ends (back-channel logout); an
+    /// empty value clears it on update.
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
+    /// URL loaded in an iframe of the sign-out page (front-channel logout); an empty value
+    /// clears it on update.
+    #[arg(long)]
+    frontchannel_logout_uri: Option<String>,
+    /// Accept authorization requests only through pushed authorization requests (PAR).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    require_par: Option<bool>,
 }
 
 /// Parses `CODE` (open for application) or `CODE:closed`.
@@ -201,6 +229,36 @@ fn offered_types(args: &[String]) -> anyhow::Result<Vec<systems::OfferedType>> {
             Some(_) => bail!("invalid --identity-type `{arg}`: use CODE or CODE:closed"),
         })
         .collect()
+}
+
+fn uses_secret(auth_method: &str) -> bool {
+    auth_method == systems::AUTH_SECRET_BASIC || auth_method == systems::AUTH_SECRET_POST
+}
+
+/// Checks the logout URIs; an empty value (which clears on update) passes.
+fn validate_logout_uris(logout: &LogoutArgs) -> anyhow::Result<()> {
+    for (option, uri) in [
+        ("--backchannel-logout-uri", &logout.backchannel_logout_uri),
+        ("--frontchannel-logout-uri", &logout.frontchannel_logout_uri),
+    ] {
+        let Some(uri) = uri.as_deref().filter(|uri| !uri.is_empty()) else {
+            continue;
+        };
+        let parsed = url::Url::parse(uri).with_context(|| format!("invalid {option} `{uri}`"))?;
+        if parsed.fragment().is_some() || !matches!(parsed.scheme(), "http" | "https") {
+            bail!("invalid {option} `{uri}`: use an http(s) URL without a fragment");
+        }
+    }
+    Ok(())
+}
+
+/// Reads a client's JWK Set and checks that it holds at least one usable public key.
+fn read_client_jwks(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --jwks-file {}", path.display()))?;
+    unilogin::oidc::client_auth::parse_client_jwks(&text)
+        .map_err(|reason| anyhow::anyhow!("invalid --jwks-file {}: {reason}", path.display()))?;
+    Ok(text)
 }
 
 #[derive(Subcommand)]
@@ -348,6 +406,9 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
             home_uri,
             identity_types,
             provisioning_endpoint,
+            auth_method,
+            jwks_file,
+            logout,
         } => {
             let identity_types = offered_types(&identity_types)?;
             unilogin::admin::platform::validate_name(&name)
@@ -387,6 +448,22 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
                     bail!("invalid {option} `{uri}`: use an http(s) URL");
                 }
             }
+            validate_logout_uris(&logout)?;
+            if !systems::AUTH_METHODS.contains(&auth_method.as_str()) {
+                bail!(
+                    "invalid --auth-method `{auth_method}`: use one of {}",
+                    systems::AUTH_METHODS.join(", ")
+                );
+            }
+            let jwks = match &jwks_file {
+                Some(path) => Some(read_client_jwks(path)?),
+                None => None,
+            };
+            if auth_method == systems::AUTH_PRIVATE_KEY_JWT && jwks.is_none() {
+                bail!(
+                    "--auth-method private_key_jwt needs --jwks-file with the client's public keys"
+                );
+            }
             if systems::find_by_client_id(&db, &client_id).await?.is_some() {
                 bail!("client `{client_id}` already exists");
             }
@@ -401,11 +478,18 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
                 home_uri: home_uri.as_deref(),
                 identity_types: &identity_types,
                 provisioning_endpoint: provisioning_endpoint.as_deref(),
+                auth_method: &auth_method,
+                jwks: jwks.as_deref(),
+                backchannel_logout_uri: logout.backchannel_logout_uri.as_deref(),
+                frontchannel_logout_uri: logout.frontchannel_logout_uri.as_deref(),
+                require_par: logout.require_par.unwrap_or(false),
             };
             systems::insert(&db, system, unilogin::clock::now()).await?;
             println!("client_id:     {client_id}");
-            println!("client_secret: {secret}");
-            println!("Store the secret now; only its hash is kept.");
+            if uses_secret(&auth_method) {
+                println!("client_secret: {secret}");
+                println!("Store the secret now; only its hash is kept.");
+            }
         }
         ClientCommand::List => {
             for system in systems::list(&db).await? {
@@ -437,7 +521,9 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
             provisioning_endpoint,
             initiate_login_uri,
             home_uri,
+            logout,
         } => {
+            validate_logout_uris(&logout)?;
             let types = offered_types(&identity_types)?;
             if let Some(name) = &name {
                 unilogin::admin::platform::validate_name(name)
@@ -463,6 +549,9 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
                 provisioning_endpoint,
                 initiate_login_uri,
                 home_uri,
+                backchannel_logout_uri: logout.backchannel_logout_uri,
+                frontchannel_logout_uri: logout.frontchannel_logout_uri,
+                require_par: logout.require_par,
             };
             systems::update(&db, existing, change).await?;
             println!("client `{client_id}` updated");

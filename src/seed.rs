@@ -61,6 +61,7 @@ pub async fn load_demo(
                 home_uri: None,
                 identity_types: &[],
                 provisioning_endpoint: None,
+                ..Default::default()
             };
             systems::insert(db, system, now).await?;
         }
@@ -142,6 +143,7 @@ async fn register_demo_systems(db: &DatabaseConnection, now: i64) -> Result<(), 
             home_uri: None,
             identity_types: &identity_types,
             provisioning_endpoint: None,
+            ..Default::default()
         };
         systems::insert(db, system, now).await?;
     }

@@ -11,7 +11,7 @@ use crate::domain::phone::Phone;
 use crate::providers::realname::Outcome;
 use crate::providers::sms::{Purpose, SmsMessage};
 use crate::store::identities::{self, OperatorFilter};
-use crate::store::{accounts, refresh_tokens, sessions, tokens};
+use crate::store::{accounts, refresh_tokens, tokens};
 
 /// An operator as the console and the API show it. The phone is masked.
 #[derive(Debug, Clone, Serialize)]
@@ -662,7 +662,7 @@ pub async fn delete(state: &AppState, admin: &AdminSession, id: i32) -> Result<(
 /// Ends every session and token of an identity. Returns how many ended.
 async fn end_use(state: &AppState, identity_id: i32) -> Result<u64, DbErr> {
     let now = state.clock.now();
-    let sessions = sessions::delete_for_identity(&state.db, identity_id).await?;
+    let sessions = crate::auth::session_end::end_for_identity(state, identity_id).await?;
     let refresh = refresh_tokens::revoke_for_identity(&state.db, identity_id, now).await?;
     let access = tokens::revoke_for_identity(&state.db, identity_id, now).await?;
     Ok(sessions + refresh + access)

@@ -251,6 +251,7 @@ pub async fn create_system(
         home_uri: input.home_uri.as_deref(),
         identity_types: &input.identity_types,
         provisioning_endpoint: input.provisioning_endpoint.as_deref(),
+        ..Default::default()
     };
     let now = state.clock.now();
     let system = match systems::insert(&state.db, new, now).await {

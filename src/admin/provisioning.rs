@@ -1,6 +1,7 @@
 //! Provisioning events: when an identity is provisioned for a system, a signed Security Event
 //! Token (RFC 8417) goes into a persistent queue, and a background worker delivers it to the
-//! system's provisioning endpoint, retrying with backoff until it is accepted.
+//! system's provisioning endpoint, retrying with backoff until it is accepted. The same queue
+//! and worker deliver back-channel logout tokens, which are dropped once expired.
 
 use sea_orm::{ConnectionTrait, DbErr};
 use serde_json::json;
@@ -78,12 +79,22 @@ pub async fn deliver_due(
         if !provisioning_events::claim(&state.db, &event, lease).await? {
             continue;
         }
-        let endpoint = systems::find_by_client_id(&state.db, &event.system_id)
-            .await?
-            .and_then(|system| system.provisioning_endpoint);
-        let result = match endpoint {
-            Some(endpoint) => pusher.push(&endpoint, &event.token).await,
-            None => Err("the system has no provisioning endpoint".to_owned()),
+        let system = systems::find_by_client_id(&state.db, &event.system_id).await?;
+        let result = if event.event_type == provisioning_events::EVENT_BACKCHANNEL_LOGOUT {
+            if now > event.created_at + crate::auth::session_end::LOGOUT_TOKEN_TTL_SECS {
+                provisioning_events::mark_expired(&state.db, event.id).await?;
+                tracing::warn!(event_id = %event.event_id, client_id = %event.system_id, attempts = event.attempts, "logout token expired before delivery; dropped");
+                continue;
+            }
+            match system.and_then(|system| system.backchannel_logout_uri) {
+                Some(uri) => pusher.push_logout_token(&uri, &event.token).await,
+                None => Err("the system has no back-channel logout URI".to_owned()),
+            }
+        } else {
+            match system.and_then(|system| system.provisioning_endpoint) {
+                Some(endpoint) => pusher.push(&endpoint, &event.token).await,
+                None => Err("the system has no provisioning endpoint".to_owned()),
+            }
         };
         let now = state.clock.now();
         match result {

@@ -11,5 +11,6 @@ pub mod password;
 pub mod phone_login;
 pub mod realname;
 pub mod session;
+pub mod session_end;
 pub mod sms_code;
 pub mod stock_login;

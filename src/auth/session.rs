@@ -121,3 +121,9 @@ pub async fn create(
     .await?;
     Ok((cookie, row))
 }
+
+/// The `sid` claim: derived from the session row id, which is itself a hash of the cookie, so
+/// the claim reveals nothing that opens the session.
+pub fn session_id_claim(session_row_id: &str) -> String {
+    sha256_b64(&format!("sid:{session_row_id}"))
+}

@@ -14,6 +14,7 @@ use super::completion::{self, Finished};
 use crate::app::SharedState;
 use crate::auth::session;
 use crate::crypto::{self, sha256_b64};
+use crate::domain::claims_request::ClaimsRequest;
 use crate::domain::{assurance, pkce, scope};
 use crate::error::Error;
 use crate::store::authorizations::pending;
@@ -64,8 +65,8 @@ pub async fn authorize_post(
 
 /// An error returned to the client by redirect (RFC 6749 §4.1.2.1).
 pub(crate) struct RedirectError {
-    error: &'static str,
-    description: String,
+    pub(crate) error: &'static str,
+    pub(crate) description: String,
 }
 
 fn redirect_error(error: &'static str, description: impl Into<String>) -> RedirectError {
@@ -78,6 +79,7 @@ fn redirect_error(error: &'static str, description: impl Into<String>) -> Redire
 async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Result<Response, Error> {
     let params = crate::oidc::parse_unique_params(input)
         .map_err(|name| Error::page(StatusCode::BAD_REQUEST, "invalid_request_duplicate", name))?;
+    let (params, pushed) = resolve_pushed(state, params).await?;
     let param = |name: &str| {
         params
             .get(name)
@@ -114,6 +116,17 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
     let client_state = param("state")
         .filter(|v| v.len() <= MAX_PARAM_LEN)
         .map(str::to_owned);
+    if system.require_par && !pushed {
+        return Ok(redirect_to_client(
+            state,
+            redirect_uri,
+            client_state.as_deref(),
+            Err(redirect_error(
+                "invalid_request",
+                "this client must send its authorization requests by PAR (RFC 9126)",
+            )),
+        ));
+    }
 
     let validated = match validate(&params, &state.keys, &state.config.server.issuer) {
         Ok(request) => request,
@@ -148,6 +161,7 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
         browser_hash: sha256_b64(&flow),
         created_at: now,
         expires_at: now + state.config.login.pending_ttl_secs,
+        claims: validated.claims,
     };
 
     let session = current_session(state, headers, now).await?;
@@ -265,6 +279,42 @@ async fn sso(
     }
 }
 
+/// Replaces the parameters with those of a pushed request when `request_uri` names one
+/// (RFC 9126 §4): only the pushed parameters count then. Returns whether it did.
+async fn resolve_pushed(
+    state: &SharedState,
+    params: HashMap<String, String>,
+) -> Result<(HashMap<String, String>, bool), Error> {
+    let Some(request_uri) = params
+        .get("request_uri")
+        .filter(|uri| uri.starts_with(super::par::REQUEST_URI_PREFIX))
+    else {
+        return Ok((params, false));
+    };
+    let client_id = params
+        .get("client_id")
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| Error::page(StatusCode::BAD_REQUEST, "client_id_missing", ""))?;
+    match super::par::take(state, client_id, request_uri).await? {
+        Ok(pushed) => Ok((pushed, true)),
+        Err(_) => Err(Error::page(
+            StatusCode::BAD_REQUEST,
+            "request_uri_invalid",
+            "",
+        )),
+    }
+}
+
+/// Checks an authorization request's parameters other than client and redirect URI, as the
+/// authorization endpoint does.
+pub(crate) fn check_request(
+    params: &HashMap<String, String>,
+    keys: &crate::oidc::keys::Keys,
+    issuer: &str,
+) -> Result<(), RedirectError> {
+    validate(params, keys, issuer).map(|_| ())
+}
+
 struct ValidatedRequest {
     acr_values: Option<String>,
     login_hint: Option<String>,
@@ -276,6 +326,8 @@ struct ValidatedRequest {
     code_challenge: String,
     prompt: Option<String>,
     max_age: Option<i64>,
+    /// The `claims` parameter's claim names, ready to store.
+    claims: Option<String>,
 }
 
 fn validate(
@@ -432,7 +484,16 @@ fn validate(
         return Err(redirect_error("invalid_request", "a parameter is too long"));
     }
     let acr_values = param("acr_values").map(str::to_owned);
+    let claims = match param("claims") {
+        None => None,
+        Some(text) => Some(
+            ClaimsRequest::parse(text)
+                .map_err(|reason| redirect_error("invalid_request", reason))?
+                .to_stored(),
+        ),
+    };
     Ok(ValidatedRequest {
+        claims,
         acr_values,
         login_hint: param("login_hint").map(str::to_owned),
         ui_locales: param("ui_locales").map(str::to_owned),

@@ -1,9 +1,43 @@
-//! Claims about the identity a user chose, released under the `enterprise` scope.
+//! Claims about the account and the identity a user chose. Scopes and the `claims` request
+//! parameter decide which are released; this module builds them.
 
 use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::{Map, Value, json};
 
-use crate::store::{enterprises, identities};
+use crate::domain::claims_request::ENTERPRISE_CLAIMS;
+use crate::domain::phone::Phone;
+use crate::store::{accounts, enterprises, identities};
+
+/// Builds the claims of the account and identity that `wanted` selects by name: `name`,
+/// `phone_number`, `phone_number_verified` and the enterprise claims. Unknown names select
+/// nothing.
+pub async fn user_claims(
+    db: &DatabaseConnection,
+    account: &accounts::Model,
+    identity_id: Option<i32>,
+    wanted: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<Map<String, Value>, DbErr> {
+    let mut claims = Map::new();
+    if wanted("name") {
+        claims.insert("name".into(), json!(account.name));
+    }
+    if wanted("phone_number") {
+        let e164 = Phone::parse(&account.phone)
+            .map(|p| p.as_e164().to_owned())
+            .unwrap_or_else(|_| account.phone.clone());
+        claims.insert("phone_number".into(), json!(e164));
+    }
+    if wanted("phone_number_verified") {
+        // The account signs in with codes sent to this number, which proves possession.
+        claims.insert("phone_number_verified".into(), json!(true));
+    }
+    if ENTERPRISE_CLAIMS.iter().any(|name| wanted(name))
+        && let Some(identity) = enterprise_claims(db, identity_id).await?
+    {
+        claims.extend(identity.into_iter().filter(|(name, _)| wanted(name)));
+    }
+    Ok(claims)
+}
 
 /// Claims of one identity: `org_uscc`, `org_code`, `org_name`, `identity_type`, `operator_id`,
 /// `identity_id` and `enterprise_admin`. None when the session has no identity.

@@ -11,7 +11,7 @@ use crate::crypto::{self, sha256_b64};
 use crate::domain::assurance;
 use crate::error::Error;
 use crate::store::authorizations::{codes, pending};
-use crate::store::{identities, sessions};
+use crate::store::{identities, session_clients, sessions};
 
 /// The role picker, given as `?request_id=`.
 pub const SELECT_IDENTITY_PATH: &str = "/login/select-identity";
@@ -193,9 +193,11 @@ pub(crate) async fn issue_code(
             created_at: now,
             expires_at: now + state.config.tokens.authorization_code_ttl_secs,
             used_at: None,
+            claims: request.claims.clone(),
         },
     )
     .await?;
+    session_clients::record(&state.db, &session.id, &request.client_id, now).await?;
     tracing::info!(client_id = %request.client_id, account_id = session.account_id, "authorization code issued");
     Ok(client_redirect_url(
         state,

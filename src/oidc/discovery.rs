@@ -6,12 +6,14 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::client_auth;
 use super::{
-    AUTHORIZE_PATH, END_SESSION_PATH, INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH,
-    USERINFO_PATH,
+    AUTHORIZE_PATH, END_SESSION_PATH, INTROSPECTION_PATH, JWKS_PATH, PAR_PATH, REVOCATION_PATH,
+    TOKEN_PATH, USERINFO_PATH,
 };
 use crate::app::SharedState;
 use crate::domain::{assurance, scope};
+use crate::store::systems;
 
 pub fn metadata(issuer: &str) -> Bytes {
     let document = json!({
@@ -23,15 +25,26 @@ pub fn metadata(issuer: &str) -> Bytes {
         "end_session_endpoint": format!("{issuer}{END_SESSION_PATH}"),
         "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
         "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "pushed_authorization_request_endpoint": format!("{issuer}{PAR_PATH}"),
+        "require_pushed_authorization_requests": false,
+        "revocation_endpoint_auth_methods_supported": systems::AUTH_METHODS,
+        "revocation_endpoint_auth_signing_alg_values_supported": client_auth::ASSERTION_ALGS,
+        "introspection_endpoint_auth_methods_supported": [
+            systems::AUTH_SECRET_BASIC, systems::AUTH_SECRET_POST, systems::AUTH_PRIVATE_KEY_JWT
+        ],
+        "introspection_endpoint_auth_signing_alg_values_supported": client_auth::ASSERTION_ALGS,
         "scopes_supported": scope::SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": systems::AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": client_auth::ASSERTION_ALGS,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
+        "frontchannel_logout_supported": true,
+        "frontchannel_logout_session_supported": true,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",
@@ -41,7 +54,7 @@ pub fn metadata(issuer: &str) -> Bytes {
         "acr_values_supported": assurance::SUPPORTED,
         "prompt_values_supported": ["none", "login", "select_account"],
         "ui_locales_supported": ["zh-CN", "en"],
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,

@@ -98,13 +98,14 @@ pub fn hint_matches(request: &LogoutRequest, session: &sessions::Model) -> bool 
     request.hinted_sid.as_deref() == Some(session_id_claim(&session.id).as_str())
 }
 
-/// Ends the session and records it.
+/// Ends the session, queues back-channel logout tokens and records it. Returns the
+/// front-channel logout URLs for the sign-out page to load.
 pub async fn end_session(
     state: &SharedState,
     session: &sessions::Model,
     source_ip: &str,
-) -> Result<(), Error> {
-    sessions::delete(&state.db, &session.id).await?;
+) -> Result<Vec<String>, Error> {
+    let frontchannel = crate::auth::session_end::end(state, session).await?;
     audit::append(
         &state.db,
         audit::Event {
@@ -119,5 +120,5 @@ pub async fn end_session(
     )
     .await?;
     tracing::info!(account_id = session.account_id, "signed out");
-    Ok(())
+    Ok(frontchannel)
 }

@@ -3,10 +3,12 @@
 
 pub mod authorize;
 pub mod claims;
+pub mod client_auth;
 pub mod completion;
 pub mod discovery;
 pub mod keys;
 pub mod logout;
+pub mod par;
 pub mod refresh;
 pub mod revocation;
 pub mod token;
@@ -20,6 +22,7 @@ pub const JWKS_PATH: &str = "/jwks";
 pub const END_SESSION_PATH: &str = "/logout";
 pub const REVOCATION_PATH: &str = "/revoke";
 pub const INTROSPECTION_PATH: &str = "/introspect";
+pub const PAR_PATH: &str = "/par";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
 /// Parses a form or query string, rejecting any parameter that appears twice

@@ -79,6 +79,7 @@ pub async fn refresh(
         acr: row.acr.clone(),
         parent_refresh: Some(token_hash),
         family_expires_at: row.expires_at,
+        claims: row.claims.clone(),
     };
     issue_tokens(state, &grant, &account, now).await
 }

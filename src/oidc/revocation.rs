@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::token::authenticate_client;
+use super::client_auth::authenticate_client;
 use crate::app::SharedState;
 use crate::crypto::sha256_b64;
 use crate::error::OAuthError;
@@ -32,8 +32,7 @@ async fn authenticated(
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     };
-    let client =
-        authenticate_client(state, headers, param("client_id"), param("client_secret")).await?;
+    let client = authenticate_client(state, headers, &params).await?;
     let token =
         param("token").ok_or_else(|| OAuthError::new("invalid_request", "token is required"))?;
     Ok((client, token.to_owned()))
@@ -100,6 +99,12 @@ pub async fn introspect(
     body: Bytes,
 ) -> Result<Response, OAuthError> {
     let (client, token) = authenticated(&state, &headers, &body).await?;
+    // A public client holds no credentials, so anyone could introspect in its name.
+    if client.is_public() {
+        return Err(OAuthError::invalid_client(
+            "public clients cannot use introspection; authenticate as a confidential client",
+        ));
+    }
     let now = state.clock.now();
     let inactive = json!({ "active": false });
     let answer = match find(&state, &client, &token).await? {

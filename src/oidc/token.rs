@@ -6,11 +6,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
+use super::client_auth::authenticate_client;
 use crate::app::SharedState;
+pub use crate::auth::session::session_id_claim;
 use crate::crypto::{self, constant_time_eq, sha256, sha256_b64};
+use crate::domain::claims_request::{ClaimsRequest, ENTERPRISE_CLAIMS};
 use crate::domain::{pkce, scope};
 use crate::error::OAuthError;
 use crate::store::authorizations::codes;
@@ -29,8 +32,7 @@ pub async fn token(
             .filter(|v| !v.is_empty())
     };
 
-    let client =
-        authenticate_client(&state, &headers, param("client_id"), param("client_secret")).await?;
+    let client = authenticate_client(&state, &headers, &params).await?;
     match param("grant_type") {
         None => Err(OAuthError::new("invalid_request", "grant_type is required")),
         Some("authorization_code") => {
@@ -65,88 +67,6 @@ fn no_store(mut response: Response) -> Response {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
-}
-
-/// Authenticates the client with `client_secret_basic` or `client_secret_post`; using both at
-/// once is an error (RFC 6749 §2.3).
-pub async fn authenticate_client(
-    state: &SharedState,
-    headers: &HeaderMap,
-    body_client_id: Option<&str>,
-    body_secret: Option<&str>,
-) -> Result<systems::Model, OAuthError> {
-    let basic = basic_credentials(headers)?;
-    let (client_id, secret) = match (basic, body_secret) {
-        (Some(_), Some(_)) => {
-            return Err(OAuthError::new(
-                "invalid_request",
-                "client credentials were sent both in the Authorization header and in the body; use one method",
-            ));
-        }
-        (Some((id, secret)), None) => {
-            if body_client_id.is_some_and(|body_id| body_id != id) {
-                return Err(OAuthError::new(
-                    "invalid_request",
-                    "client_id in the body differs from the Authorization header",
-                ));
-            }
-            (id, secret)
-        }
-        (None, Some(secret)) => match body_client_id {
-            Some(id) => (id.to_owned(), secret.to_owned()),
-            None => {
-                return Err(OAuthError::invalid_client(
-                    "client_id is required with client_secret",
-                ));
-            }
-        },
-        (None, None) => {
-            return Err(OAuthError::invalid_client(
-                "client authentication is required (client_secret_basic or client_secret_post)",
-            ));
-        }
-    };
-
-    let system = systems::find_by_client_id(&state.db, &client_id).await?;
-    let presented = sha256_b64(&secret);
-    // Compare against a fixed value for unknown clients so timing does not reveal client ids.
-    let stored = system
-        .as_ref()
-        .map(|s| s.secret_hash.as_str())
-        .unwrap_or("-");
-    match system {
-        Some(system) if constant_time_eq(presented.as_bytes(), stored.as_bytes()) => Ok(system),
-        _ => {
-            tracing::warn!(client_id = ?client_id, "client authentication failed");
-            Err(OAuthError::invalid_client("client authentication failed"))
-        }
-    }
-}
-
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let malformed = || OAuthError::invalid_client("malformed Basic authorization header");
-    let text = value.to_str().map_err(|_| malformed())?;
-    let Some((scheme, encoded)) = text.split_once(' ') else {
-        return Err(malformed());
-    };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(malformed());
-    }
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-    // RFC 6749 §2.3.1: both parts are form-urlencoded before Base64.
-    let unescape = |part: &str| -> Result<String, OAuthError> {
-        let form = format!("v={part}");
-        url::form_urlencoded::parse(form.as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .ok_or_else(malformed)
-    };
-    Ok(Some((unescape(id)?, unescape(secret)?)))
 }
 
 pub struct AuthorizationCodeGrant<'a> {
@@ -230,6 +150,8 @@ pub struct Grant {
     pub parent_refresh: Option<String>,
     /// End of the refresh token family's absolute lifetime.
     pub family_expires_at: i64,
+    /// The grant's `claims` request, as stored.
+    pub claims: Option<String>,
 }
 
 impl Grant {
@@ -247,6 +169,7 @@ impl Grant {
             acr: code.acr.clone(),
             parent_refresh: None,
             family_expires_at,
+            claims: code.claims.clone(),
         }
     }
 }
@@ -289,6 +212,7 @@ pub async fn issue_tokens(
             created_at: now,
             expires_at: now + ttl.access_token_ttl_secs,
             revoked_at: None,
+            claims: grant.claims.clone(),
         },
     )
     .await?;
@@ -313,6 +237,7 @@ pub async fn issue_tokens(
             idle_expires_at: (now + ttl.refresh_token_idle_secs).min(grant.family_expires_at),
             used_at: None,
             revoked_at: None,
+            claims: grant.claims.clone(),
         },
     )
     .await?;
@@ -341,12 +266,17 @@ pub async fn issue_tokens(
         if let Some(nonce) = &grant.nonce {
             id_claims["nonce"] = json!(nonce);
         }
-        if scope::contains(&grant.scope, "enterprise")
-            && let Some(claims) =
-                super::claims::enterprise_claims(&state.db, grant.identity_id).await?
-            && let Some(object) = id_claims.as_object_mut()
-        {
-            object.extend(claims);
+        // Scope claims go to UserInfo, except the enterprise ones that relying systems read
+        // from the ID token; the `claims` parameter adds any released claim.
+        let requested = ClaimsRequest::from_stored(grant.claims.as_deref());
+        let wanted = |name: &str| {
+            (scope::contains(&grant.scope, "enterprise") && ENTERPRISE_CLAIMS.contains(&name))
+                || requested.id_token.iter().any(|claim| claim == name)
+        };
+        let released =
+            super::claims::user_claims(&state.db, account, grant.identity_id, &wanted).await?;
+        if let Some(object) = id_claims.as_object_mut() {
+            object.extend(released);
         }
         let id_token = state
             .keys
@@ -362,10 +292,4 @@ pub async fn issue_tokens(
 fn access_token_hash(access_token: &str) -> String {
     let digest = sha256(access_token.as_bytes());
     URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
-}
-
-/// The `sid` claim: derived from the session row id, which is itself a hash of the cookie, so
-/// the claim reveals nothing that opens the session.
-pub fn session_id_claim(session_row_id: &str) -> String {
-    sha256_b64(&format!("sid:{session_row_id}"))
 }

@@ -8,8 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::app::SharedState;
-use crate::domain::phone::Phone;
-use crate::domain::scope;
+use crate::domain::claims_request::{self, ClaimsRequest};
 use crate::error::OAuthError;
 use crate::store::{accounts, tokens};
 
@@ -87,24 +86,16 @@ pub async fn claims_for_token(
         .await?
         .ok_or_else(|| OAuthError::invalid_token("the account of this token no longer exists"))?;
 
+    let requested = ClaimsRequest::from_stored(record.claims.as_deref());
+    let wanted = |name: &str| {
+        claims_request::scope_releases(&record.scope, name)
+            || requested.userinfo.iter().any(|claim| claim == name)
+    };
     let mut claims = json!({ "sub": account.id.to_string() });
-    if scope::contains(&record.scope, "profile") {
-        claims["name"] = json!(account.name);
-    }
-    if scope::contains(&record.scope, "phone") {
-        let e164 = Phone::parse(&account.phone)
-            .map(|p| p.as_e164().to_owned())
-            .unwrap_or(account.phone);
-        claims["phone_number"] = json!(e164);
-        // The account signs in with codes sent to this number, which proves possession.
-        claims["phone_number_verified"] = json!(true);
-    }
-    if scope::contains(&record.scope, "enterprise")
-        && let Some(identity) =
-            super::claims::enterprise_claims(&state.db, record.identity_id).await?
-        && let Some(object) = claims.as_object_mut()
-    {
-        object.extend(identity);
+    let released =
+        super::claims::user_claims(&state.db, &account, record.identity_id, &wanted).await?;
+    if let Some(object) = claims.as_object_mut() {
+        object.extend(released);
     }
     Ok(claims)
 }

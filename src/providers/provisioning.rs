@@ -67,23 +67,42 @@ impl Pusher {
         Ok(Pusher { client })
     }
 
-    /// POSTs one token. The error describes why delivery failed.
+    /// POSTs one Security Event Token. The error describes why delivery failed.
     pub async fn push(&self, endpoint: &str, token: &str) -> Result<(), String> {
-        let response = self
+        let request = self
             .client
             .post(endpoint)
             .header(reqwest::header::CONTENT_TYPE, "application/secevent+jwt")
             .header(reqwest::header::ACCEPT, "application/json")
-            .body(token.to_owned())
-            .send()
-            .await
-            .map_err(|error| {
-                if error.is_timeout() {
-                    "timed out".to_owned()
-                } else {
-                    format!("request failed: {}", error_chain(&error.without_url()))
-                }
-            })?;
+            .body(token.to_owned());
+        Self::send(request).await
+    }
+
+    /// POSTs a logout token as the form parameter `logout_token` (OpenID Connect Back-Channel
+    /// Logout 1.0 §2.5).
+    pub async fn push_logout_token(&self, endpoint: &str, token: &str) -> Result<(), String> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("logout_token", token)
+            .finish();
+        let request = self
+            .client
+            .post(endpoint)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body);
+        Self::send(request).await
+    }
+
+    async fn send(request: reqwest::RequestBuilder) -> Result<(), String> {
+        let response = request.send().await.map_err(|error| {
+            if error.is_timeout() {
+                "timed out".to_owned()
+            } else {
+                format!("request failed: {}", error_chain(&error.without_url()))
+            }
+        })?;
         let status = response.status();
         if status.is_success() {
             return Ok(());

@@ -27,6 +27,9 @@ pub mod pending {
         pub browser_hash: String,
         pub created_at: i64,
         pub expires_at: i64,
+        /// The `claims` request parameter's claim names, as `ClaimsRequest::to_stored`
+        /// writes them.
+        pub claims: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -51,6 +54,7 @@ pub mod pending {
             browser_hash: Set(model.browser_hash),
             created_at: Set(model.created_at),
             expires_at: Set(model.expires_at),
+            claims: Set(model.claims),
         }
         .insert(db)
         .await
@@ -94,6 +98,9 @@ pub mod codes {
         pub created_at: i64,
         pub expires_at: i64,
         pub used_at: Option<i64>,
+        /// The `claims` request parameter's claim names, as `ClaimsRequest::to_stored`
+        /// writes them.
+        pub claims: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -119,6 +126,7 @@ pub mod codes {
             created_at: Set(model.created_at),
             expires_at: Set(model.expires_at),
             used_at: Set(None),
+            claims: Set(model.claims),
         }
         .insert(db)
         .await

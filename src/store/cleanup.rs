@@ -5,7 +5,10 @@
 use sea_orm::entity::prelude::*;
 
 use super::authorizations::{codes, pending};
-use super::{certificate_challenges, refresh_tokens, sessions, sms_codes, tokens};
+use super::{
+    certificate_challenges, client_assertions, pushed_requests, refresh_tokens, session_clients,
+    sessions, sms_codes, tokens,
+};
 
 /// SMS codes are kept a day past their expiry, because the daily limit per phone counts them.
 const SMS_CODE_KEEP_SECS: i64 = 2 * 86_400;
@@ -55,5 +58,16 @@ pub async fn purge_expired(db: &DatabaseConnection, now: i64) -> Result<u64, DbE
         .exec(db)
         .await?
         .rows_affected;
+    removed += client_assertions::Entity::delete_many()
+        .filter(client_assertions::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    removed += pushed_requests::Entity::delete_many()
+        .filter(pushed_requests::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    removed += session_clients::purge_orphans(db).await?;
     Ok(removed)
 }

@@ -8,6 +8,12 @@ use sea_orm::{QueryOrder, QuerySelect};
 
 pub const STATUS_PENDING: &str = "pending";
 pub const STATUS_DELIVERED: &str = "delivered";
+/// A logout token that expired before it could be delivered.
+pub const STATUS_EXPIRED: &str = "expired";
+
+/// The event type of a back-channel logout token; other events go to the provisioning
+/// endpoint.
+pub const EVENT_BACKCHANNEL_LOGOUT: &str = "backchannel-logout";
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "provisioning_events")]
@@ -94,6 +100,15 @@ pub async fn mark_delivered(db: &DatabaseConnection, id: i32, now: i64) -> Resul
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
         .col_expr(Column::DeliveredAt, Expr::value(Some(now)))
         .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_expired(db: &DatabaseConnection, id: i32) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Status, Expr::value(STATUS_EXPIRED))
         .filter(Column::Id.eq(id))
         .exec(db)
         .await?;

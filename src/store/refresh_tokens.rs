@@ -31,6 +31,8 @@ pub struct Model {
     /// Set when the token was exchanged for its successor.
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The `claims` request parameter's claim names, as `ClaimsRequest::to_stored` writes them.
+    pub claims: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -56,6 +58,7 @@ pub async fn insert(db: &DatabaseConnection, model: Model) -> Result<(), DbErr> 
         idle_expires_at: Set(model.idle_expires_at),
         used_at: Set(None),
         revoked_at: Set(None),
+        claims: Set(model.claims),
     }
     .insert(db)
     .await?;

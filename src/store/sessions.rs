@@ -116,21 +116,20 @@ pub async fn set_state(db: &DatabaseConnection, id: &str, state: &str) -> Result
     Ok(())
 }
 
-pub async fn delete(db: &DatabaseConnection, id: &str) -> Result<(), DbErr> {
+pub async fn delete<C: ConnectionTrait>(db: &C, id: &str) -> Result<(), DbErr> {
     Entity::delete_by_id(id.to_owned()).exec(db).await?;
     Ok(())
 }
 
-/// Ends every session that uses an identity. Returns how many there were.
-pub async fn delete_for_identity<C: ConnectionTrait>(
-    db: &C,
+/// Lists the sessions that use an identity.
+pub async fn find_for_identity(
+    db: &DatabaseConnection,
     identity_id: i32,
-) -> Result<u64, DbErr> {
-    let result = Entity::delete_many()
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
         .filter(Column::IdentityId.eq(identity_id))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected)
+        .all(db)
+        .await
 }
 
 /// Sets the identity and the state of a session.

@@ -18,7 +18,8 @@ pub struct Model {
     pub redirect_uris: String,
     /// JSON array of exact post-logout redirect URIs.
     pub post_logout_redirect_uris: String,
-    /// `client_secret_basic` or `client_secret_post`; both are accepted at the token endpoint.
+    /// `client_secret_basic` or `client_secret_post` (both accepted at the token endpoint),
+    /// `private_key_jwt`, or `none` for a public client.
     pub token_endpoint_auth_method: String,
     pub created_at: i64,
     /// The system's third-party-initiated login URI (OIDC Core §4), opened from the portal.
@@ -29,6 +30,14 @@ pub struct Model {
     pub identity_types: String,
     /// URL that receives provisioning events (signed Security Event Tokens); None sends none.
     pub provisioning_endpoint: Option<String>,
+    /// The client's public keys, a JWK Set, for `private_key_jwt` client assertions.
+    pub jwks: Option<String>,
+    /// Where logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0).
+    pub backchannel_logout_uri: Option<String>,
+    /// Loaded in an iframe on sign-out (OpenID Connect Front-Channel Logout 1.0).
+    pub frontchannel_logout_uri: Option<String>,
+    /// Whether authorization requests must come through PAR (RFC 9126).
+    pub require_par: bool,
 }
 
 /// An identity type a system offers, and whether enterprises may apply for it.
@@ -43,7 +52,30 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
+/// Client authentication methods (OpenID Connect Core §9).
+pub const AUTH_SECRET_BASIC: &str = "client_secret_basic";
+pub const AUTH_SECRET_POST: &str = "client_secret_post";
+pub const AUTH_PRIVATE_KEY_JWT: &str = "private_key_jwt";
+pub const AUTH_NONE: &str = "none";
+pub const AUTH_METHODS: [&str; 4] = [
+    AUTH_SECRET_BASIC,
+    AUTH_SECRET_POST,
+    AUTH_PRIVATE_KEY_JWT,
+    AUTH_NONE,
+];
+
 impl Model {
+    /// Whether the client is public: it holds no credentials and relies on PKCE alone.
+    pub fn is_public(&self) -> bool {
+        self.token_endpoint_auth_method == AUTH_NONE
+    }
+
+    /// Whether the client authenticates with its secret (basic or post; both are accepted).
+    pub fn uses_secret(&self) -> bool {
+        self.token_endpoint_auth_method == AUTH_SECRET_BASIC
+            || self.token_endpoint_auth_method == AUTH_SECRET_POST
+    }
+
     pub fn redirect_uri_list(&self) -> Vec<String> {
         serde_json::from_str(&self.redirect_uris).unwrap_or_default()
     }
@@ -57,6 +89,7 @@ impl Model {
     }
 }
 
+#[derive(Default)]
 pub struct NewSystem<'a> {
     pub client_id: &'a str,
     pub name: &'a str,
@@ -67,10 +100,16 @@ pub struct NewSystem<'a> {
     pub home_uri: Option<&'a str>,
     pub identity_types: &'a [OfferedType],
     pub provisioning_endpoint: Option<&'a str>,
+    /// One of the `AUTH_*` methods; empty means `client_secret_basic`.
+    pub auth_method: &'a str,
+    pub jwks: Option<&'a str>,
+    pub backchannel_logout_uri: Option<&'a str>,
+    pub frontchannel_logout_uri: Option<&'a str>,
+    pub require_par: bool,
 }
 
-pub async fn find_by_client_id(
-    db: &DatabaseConnection,
+pub async fn find_by_client_id<C: ConnectionTrait>(
+    db: &C,
     client_id: &str,
 ) -> Result<Option<Model>, DbErr> {
     Entity::find()
@@ -97,7 +136,11 @@ pub async fn insert(
             system.post_logout_redirect_uris.to_vec(),
         )
         .to_string()),
-        token_endpoint_auth_method: Set("client_secret_basic".to_owned()),
+        token_endpoint_auth_method: Set(if system.auth_method.is_empty() {
+            AUTH_SECRET_BASIC.to_owned()
+        } else {
+            system.auth_method.to_owned()
+        }),
         created_at: Set(now),
         initiate_login_uri: Set(system.initiate_login_uri.map(str::to_owned)),
         home_uri: Set(system.home_uri.map(str::to_owned)),
@@ -105,6 +148,10 @@ pub async fn insert(
             serde_json::to_string(system.identity_types).unwrap_or_else(|_| "[]".into())
         ),
         provisioning_endpoint: Set(system.provisioning_endpoint.map(str::to_owned)),
+        jwks: Set(system.jwks.map(str::to_owned)),
+        backchannel_logout_uri: Set(system.backchannel_logout_uri.map(str::to_owned)),
+        frontchannel_logout_uri: Set(system.frontchannel_logout_uri.map(str::to_owned)),
+        require_par: Set(system.require_par),
         ..Default::default()
     }
     .insert(db)
@@ -122,6 +169,9 @@ pub struct SystemUpdate {
     pub provisioning_endpoint: Option<String>,
     pub initiate_login_uri: Option<String>,
     pub home_uri: Option<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub frontchannel_logout_uri: Option<String>,
+    pub require_par: Option<bool>,
 }
 
 /// Applies an update; an empty string clears the optional URIs.
@@ -154,6 +204,15 @@ pub async fn update(
     }
     if let Some(uri) = change.home_uri {
         model.home_uri = Set(optional(uri));
+    }
+    if let Some(uri) = change.backchannel_logout_uri {
+        model.backchannel_logout_uri = Set(optional(uri));
+    }
+    if let Some(uri) = change.frontchannel_logout_uri {
+        model.frontchannel_logout_uri = Set(optional(uri));
+    }
+    if let Some(required) = change.require_par {
+        model.require_par = Set(required);
     }
     model.update(db).await
 }

@@ -17,6 +17,8 @@ pub struct Model {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// The `claims` request parameter's claim names, as `ClaimsRequest::to_stored` writes them.
+    pub claims: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -35,6 +37,7 @@ pub async fn insert(db: &DatabaseConnection, model: Model) -> Result<(), DbErr> 
         created_at: Set(model.created_at),
         expires_at: Set(model.expires_at),
         revoked_at: Set(None),
+        claims: Set(model.claims),
     }
     .insert(db)
     .await?;

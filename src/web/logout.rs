@@ -33,8 +33,8 @@ pub async fn logout_get(
 
     match session {
         Some(session) if logout::hint_matches(&request, &session) => {
-            logout::end_session(&state, &session, &page.source_ip).await?;
-            Ok(finish(&state, &page, request.redirect))
+            let frontchannel = logout::end_session(&state, &session, &page.source_ip).await?;
+            Ok(finish(&state, &page, request.redirect, &frontchannel))
         }
         Some(_) => {
             let hidden: Vec<_> = PARAMS
@@ -53,7 +53,7 @@ pub async fn logout_get(
                 json!({ "hidden": hidden }),
             ))
         }
-        None => Ok(finish(&state, &page, request.redirect)),
+        None => Ok(finish(&state, &page, request.redirect, &[])),
     }
 }
 
@@ -70,10 +70,11 @@ pub async fn logout_post(
         params.get("csrf_token").map(String::as_str).unwrap_or(""),
     )?;
     let request = logout::validate(&state, &params).await?;
+    let mut frontchannel = Vec::new();
     if let Some(session) = current(&state, &page).await? {
-        logout::end_session(&state, &session, &page.source_ip).await?;
+        frontchannel = logout::end_session(&state, &session, &page.source_ip).await?;
     }
-    Ok(finish(&state, &page, request.redirect))
+    Ok(finish(&state, &page, request.redirect, &frontchannel))
 }
 
 async fn current(
@@ -93,21 +94,37 @@ async fn current(
 }
 
 /// Sends the browser on, or shows the signed-out page; either way the cookie is replaced so
-/// the old value is gone from the browser too.
-fn finish(state: &SharedState, page: &PageContext, redirect: Option<String>) -> Response {
+/// the old value is gone from the browser too. With front-channel logout URLs the page loads
+/// them in hidden iframes and then moves on to the redirect.
+fn finish(
+    state: &SharedState,
+    page: &PageContext,
+    redirect: Option<String>,
+    frontchannel: &[String],
+) -> Response {
     let fresh = session::new_cookie_value().unwrap_or_default();
     let mut response = match redirect {
-        Some(location) => see_other(state, &location, Some(&fresh)),
-        None => {
+        Some(location) if frontchannel.is_empty() => see_other(state, &location, Some(&fresh)),
+        redirect => {
             let mut signed_out = page.clone();
             signed_out.cookie = None;
-            render(
+            let mut response = render(
                 state,
                 &signed_out,
                 StatusCode::OK,
                 "logout.html",
-                json!({ "signed_out": true }),
-            )
+                json!({
+                    "signed_out": true,
+                    "frontchannel": frontchannel,
+                    "continue_url": redirect,
+                }),
+            );
+            if let Some(policy) = frame_policy(frontchannel) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+            }
+            response
         }
     };
     response
@@ -118,4 +135,22 @@ fn finish(state: &SharedState, page: &PageContext, redirect: Option<String>) -> 
         axum::http::HeaderValue::from_static("no-store"),
     );
     response.into_response()
+}
+
+/// A content security policy that lets the page frame the clients' front-channel logout
+/// origins and nothing else.
+fn frame_policy(frontchannel: &[String]) -> Option<axum::http::HeaderValue> {
+    if frontchannel.is_empty() {
+        return None;
+    }
+    let origins: Vec<String> = frontchannel
+        .iter()
+        .filter_map(|uri| url::Url::parse(uri).ok())
+        .map(|url| url.origin().ascii_serialization())
+        .collect();
+    let policy = format!(
+        "default-src 'self'; img-src 'self' data:; frame-src {}; frame-ancestors 'none'; base-uri 'none'",
+        origins.join(" ")
+    );
+    axum::http::HeaderValue::from_str(&policy).ok()
 }

@@ -66,6 +66,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         home_uri: None,
         identity_types: &[],
         provisioning_endpoint: None,
+        ..Default::default()
     };
     systems::insert(&app.state.db, system, unilogin::clock::now())
         .await
@@ -178,6 +179,7 @@ impl TestApp {
             home_uri: None,
             identity_types: &[],
             provisioning_endpoint: None,
+            ..Default::default()
         };
         systems::insert(&self.state.db, system, unilogin::clock::now())
             .await
@@ -263,6 +265,7 @@ pub struct Browser {
 pub struct Page {
     pub status: StatusCode,
     pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
     pub body: String,
 }
 
@@ -313,9 +316,11 @@ impl Browser {
             .headers()
             .get(LOCATION)
             .map(|v| v.to_str().unwrap().to_owned());
+        let headers = response.headers().clone();
         Page {
             status,
             location,
+            headers,
             body: response.text().await.unwrap(),
         }
     }

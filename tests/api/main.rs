@@ -4,13 +4,16 @@
 
 mod applications;
 mod authorize;
+mod backchannel;
 mod certificate;
+mod client_auth;
 mod helpers;
 mod logout;
 mod nginx;
 mod nodes;
 mod oidc_flow;
 mod operations;
+mod par;
 mod phone_login;
 mod refresh;
 mod staff;

@@ -145,6 +145,7 @@ async fn certificate_sign_in_through_nginx() {
     let page = Page {
         status: StatusCode::OK,
         location: None,
+        headers: Default::default(),
         body,
     };
 

@@ -302,3 +302,73 @@ async fn id_token_hint_checked_at_authorization() {
         Some("invalid_request")
     );
 }
+
+#[tokio::test]
+async fn claims_parameter_adds_requested_claims() {
+    let app = spawn_app().await;
+    app.add_account(PHONE, false).await;
+    let browser = Browser::new();
+    let request = r#"{"userinfo":{"name":{"essential":true}},"id_token":{"phone_number":null}}"#;
+    let (url, verifier) = authorization_url(&app, &[("scope", "openid"), ("claims", request)]);
+    let callback = sign_in(&app, &browser, &url, PHONE).await;
+    let tokens: serde_json::Value =
+        exchange(&app, &query_param(&callback, "code").unwrap(), &verifier)
+            .await
+            .json()
+            .await
+            .unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let (_, id_claims) = app.state.keys.verify_jwt(id_token).unwrap();
+    assert_eq!(id_claims["phone_number"], "+8613912345678");
+    assert!(id_claims.get("name").is_none());
+
+    let userinfo: serde_json::Value = reqwest::Client::new()
+        .get(app.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(userinfo["name"], "张三");
+    assert!(userinfo.get("phone_number").is_none());
+
+    // A refreshed ID token keeps the requested claims.
+    let refreshed: serde_json::Value = reqwest::Client::new()
+        .post(app.url("/token"))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (_, refreshed_claims) = app
+        .state
+        .keys
+        .verify_jwt(refreshed["id_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(refreshed_claims["phone_number"], "+8613912345678");
+}
+
+#[tokio::test]
+async fn malformed_claims_parameter_is_invalid_request() {
+    let app = spawn_app().await;
+    let (url, _) = authorization_url(&app, &[("claims", r#"{"userinfo":{"name":true}}"#)]);
+    let response = Browser::new().get(&url).await;
+    let location = response.location.unwrap();
+    assert!(location.starts_with(REDIRECT_URI), "{location}");
+    assert_eq!(
+        query_param(&location, "error").as_deref(),
+        Some("invalid_request")
+    );
+    assert_eq!(
+        query_param(&location, "error_description").as_deref(),
+        Some("claims.userinfo.name must be null or an object")
+    );
+}

@@ -98,6 +98,7 @@ async fn refresh_bound_to_client_and_scope_narrows() {
         home_uri: None,
         identity_types: &[],
         provisioning_endpoint: None,
+        ..Default::default()
     };
     systems::insert(&app.state.db, other, unilogin::clock::now())
         .await

@@ -1,0 +1,44 @@
+//! Pushed authorization requests (RFC 9126): the parameters a client POSTed, kept under a
+//! one-time `request_uri` for a short time.
+
+use sea_orm::ActiveValue::Set;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "pushed_requests")]
+pub struct Model {
+    /// SHA-256 of the random part of the `request_uri`, base64url.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub client_id: String,
+    /// The request parameters, a JSON object of strings.
+    pub params: String,
+    pub expires_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+pub async fn insert(db: &DatabaseConnection, model: Model) -> Result<(), DbErr> {
+    ActiveModel {
+        id: Set(model.id),
+        client_id: Set(model.client_id),
+        params: Set(model.params),
+        expires_at: Set(model.expires_at),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Removes and returns the request, so each `request_uri` works once. Of two concurrent
+/// takes only the one whose delete removed the row gets it.
+pub async fn take(db: &DatabaseConnection, id: &str) -> Result<Option<Model>, DbErr> {
+    let Some(found) = Entity::find_by_id(id.to_owned()).one(db).await? else {
+        return Ok(None);
+    };
+    let deleted = Entity::delete_by_id(id.to_owned()).exec(db).await?;
+    Ok((deleted.rows_affected == 1).then_some(found))
+}
