@@ -407,6 +407,11 @@ pub fn router(state: SharedState) -> Router {
     let security_header = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
+    // Browsers ignore the header over plain HTTP, so it is safe behind a TLS-terminating proxy
+    // too (RFC 6797 §8.1).
+    let hsts = (state.config.issuer_is_https() && state.config.server.hsts_max_age_secs > 0)
+        .then(|| format!("max-age={}", state.config.server.hsts_max_age_secs))
+        .and_then(|value| HeaderValue::from_str(&value).ok());
     api.merge(pages)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -420,6 +425,9 @@ pub fn router(state: SharedState) -> Router {
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(tower::util::option_layer(hsts.map(|value| {
+            SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, value)
+        })))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
@@ -473,6 +481,8 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     certificate_listener: Option<(tokio::net::TcpListener, tokio_rustls::TlsAcceptor)>,
     metrics_listener: Option<tokio::net::TcpListener>,
+    /// The main listener's TLS acceptor when `server.tls_cert` is set.
+    main_tls: Option<tokio_rustls::TlsAcceptor>,
     state: SharedState,
 }
 
@@ -520,10 +530,19 @@ impl Application {
                     })?,
             )
         };
+        let main_tls = if state.config.main_listener_tls() {
+            Some(crate::listener::main_acceptor(
+                Path::new(&state.config.server.tls_cert),
+                Path::new(&state.config.server.tls_key),
+            )?)
+        } else {
+            None
+        };
         Ok(Application {
             listener,
             certificate_listener,
             metrics_listener,
+            main_tls,
             state,
         })
     }
@@ -585,6 +604,7 @@ impl Application {
                 }
             });
         }
+        let main_tls = self.main_tls;
         let router = router(self.state);
         if let Some((listener, acceptor)) = self.certificate_listener {
             let mut stop = stop_rx;
@@ -598,15 +618,24 @@ impl Application {
                 },
             ));
         }
-        let app = router.into_make_service_with_connect_info::<SocketAddr>();
         let stop_tx = Arc::new(stop_tx);
         let stop_on_signal = stop_tx.clone();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop_on_signal.send(true);
-            })
-            .await;
+        let stopped = async move {
+            shutdown.await;
+            let _ = stop_on_signal.send(true);
+        };
+        let served = match main_tls {
+            Some(acceptor) => {
+                crate::listener::serve_tls(self.listener, acceptor, router, stopped).await;
+                Ok(())
+            }
+            None => {
+                let app = router.into_make_service_with_connect_info::<SocketAddr>();
+                axum::serve(self.listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+        };
         let _ = stop_tx.send(true);
         // The worker finishes the delivery in flight; undelivered events stay queued in the
         // database for the next start.

@@ -83,6 +83,15 @@ pub struct ServerConfig {
     /// Address of the Prometheus `/metrics` listener; empty disables it. Keep it off the
     /// public network.
     pub metrics_bind: String,
+    /// PEM certificate chain of the main listener. With `tls_key` set, the main listener
+    /// speaks HTTPS itself; empty serves plain HTTP (for a TLS-terminating proxy or
+    /// development).
+    pub tls_cert: String,
+    /// PEM private key of the main listener.
+    pub tls_key: String,
+    /// `max-age` of the Strict-Transport-Security header, in seconds, sent whenever the
+    /// issuer is https; 0 sends none.
+    pub hsts_max_age_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -188,6 +197,9 @@ impl Default for Config {
                 issuer: "http://127.0.0.1:8080".into(),
                 data_dir: PathBuf::from("data"),
                 metrics_bind: "127.0.0.1:9464".into(),
+                tls_cert: String::new(),
+                tls_key: String::new(),
+                hsts_max_age_secs: 31_536_000,
             },
             database: DatabaseConfig {
                 url: String::new(),
@@ -306,6 +318,21 @@ impl Config {
                 key: "server.issuer",
                 reason: format!(
                     "`{}` must be an http(s) URL without query, fragment or trailing slash",
+                    self.server.issuer
+                ),
+            });
+        }
+        if self.server.tls_cert.is_empty() != self.server.tls_key.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "server.tls_cert",
+                reason: "set both server.tls_cert and server.tls_key, or neither".into(),
+            });
+        }
+        if self.main_listener_tls() && issuer.scheme() != "https" {
+            return Err(ConfigError::Invalid {
+                key: "server.issuer",
+                reason: format!(
+                    "`{}` must start with https:// when the main listener serves TLS",
                     self.server.issuer
                 ),
             });
@@ -480,6 +507,11 @@ impl Config {
 
     pub fn issuer_is_https(&self) -> bool {
         self.server.issuer.starts_with("https://")
+    }
+
+    /// Whether the main listener serves TLS itself.
+    pub fn main_listener_tls(&self) -> bool {
+        !self.server.tls_cert.is_empty() && !self.server.tls_key.is_empty()
     }
 }
 

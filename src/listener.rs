@@ -98,14 +98,7 @@ pub fn acceptor(
     key_path: &Path,
     ca_subjects: Vec<Vec<u8>>,
 ) -> Result<TlsAcceptor, TlsSetupError> {
-    let chain_pem = std::fs::read(cert_path).map_err(|e| file_error(cert_path, e))?;
-    let chain = pem_certificates(&chain_pem)
-        .ok_or_else(|| file_error(cert_path, "no PEM certificate found"))?;
-    let key_pem = std::fs::read_to_string(key_path).map_err(|e| file_error(key_path, e))?;
-    let (_, key_der) = der::pem::decode_vec(key_pem.as_bytes())
-        .map_err(|e| file_error(key_path, format!("not a PEM private key: {e}")))?;
-    let key = PrivateKeyDer::try_from(key_der).map_err(|e| file_error(key_path, e))?;
-
+    let (chain, key) = read_identity(cert_path, key_path)?;
     let provider: Arc<CryptoProvider> = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = DeferredClientVerifier {
         hints: ca_subjects
@@ -120,6 +113,33 @@ pub fn acceptor(
         .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Builds the main listener's TLS acceptor, which asks for no client certificate.
+pub fn main_acceptor(cert_path: &Path, key_path: &Path) -> Result<TlsAcceptor, TlsSetupError> {
+    let (chain, key) = read_identity(cert_path, key_path)?;
+    let provider: Arc<CryptoProvider> = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Reads a PEM certificate chain and its PEM private key.
+fn read_identity(
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsSetupError> {
+    let chain_pem = std::fs::read(cert_path).map_err(|e| file_error(cert_path, e))?;
+    let chain = pem_certificates(&chain_pem)
+        .ok_or_else(|| file_error(cert_path, "no PEM certificate found"))?;
+    let key_pem = std::fs::read_to_string(key_path).map_err(|e| file_error(key_path, e))?;
+    let (_, key_der) = der::pem::decode_vec(key_pem.as_bytes())
+        .map_err(|e| file_error(key_path, format!("not a PEM private key: {e}")))?;
+    let key = PrivateKeyDer::try_from(key_der).map_err(|e| file_error(key_path, e))?;
+    Ok((chain, key))
 }
 
 fn pem_certificates(pem: &[u8]) -> Option<Vec<CertificateDer<'static>>> {
@@ -181,14 +201,19 @@ pub fn server_files(
     }
 }
 
+/// Longest wait for open connections to finish their requests after shutdown, in seconds.
+const DRAIN_SECS: u64 = 30;
+
 /// Accepts TLS connections until `shutdown` resolves and serves `router` on each, with the
-/// client certificate and peer address in the request extensions.
+/// client certificate and peer address in the request extensions. On shutdown, open
+/// connections finish their requests in flight, for at most `DRAIN_SECS`.
 pub async fn serve_tls(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -204,6 +229,7 @@ pub async fn serve_tls(
         };
         let acceptor = acceptor.clone();
         let router = router.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
             let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
                 .await
@@ -235,9 +261,17 @@ pub async fn serve_tls(
                 },
             );
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            if let Err(error) = builder.serve_connection(TokioIo::new(tls), service).await {
-                tracing::debug!(peer = %peer, error = %error, "certificate listener connection ended with an error");
+            let connection = builder.serve_connection(TokioIo::new(tls), service);
+            if let Err(error) = watcher.watch(connection.into_owned()).await {
+                tracing::debug!(peer = %peer, error = %error, "TLS connection ended with an error");
             }
         });
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(DRAIN_SECS), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("TLS connections still open {DRAIN_SECS} s after shutdown");
     }
 }

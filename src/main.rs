@@ -347,10 +347,14 @@ async fn serve(config: Config, config_file: Option<PathBuf>, demo: bool) -> anyh
         .await
         .with_context(|| format!("cannot listen on {bind} (server.bind)"))?;
     let issuer = config.server.issuer.clone();
+    let tls = config.main_listener_tls();
     let app = unilogin::Application::new(config, demo, listener).await?;
     let config_source =
         config_file.map_or("built-in defaults".to_owned(), |p| p.display().to_string());
-    tracing::info!(address = %app.local_addr()?, issuer = %issuer, config = %config_source, "unilogin listening");
+    let metrics = app
+        .metrics_addr()
+        .map_or("off".to_owned(), |address| address.to_string());
+    tracing::info!(address = %app.local_addr()?, tls, issuer = %issuer, metrics = %metrics, config = %config_source, "unilogin listening");
     app.serve(shutdown_signal()).await?;
     tracing::info!("unilogin stopped");
     Ok(())

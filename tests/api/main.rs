@@ -18,4 +18,5 @@ mod phone_login;
 mod refresh;
 mod staff;
 mod stock;
+mod tls;
 mod token;
