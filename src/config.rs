@@ -115,6 +115,9 @@ pub struct KeysConfig {
     pub reload_interval_ms: u64,
     /// A new key from `unilogin keys rotate` is published this long before it signs.
     pub publish_before_use_secs: i64,
+    /// Age in seconds at which the newest signing key is replaced automatically, by the
+    /// same steps as `unilogin keys rotate`; 0 turns scheduled rotation off.
+    pub rotate_every_secs: i64,
 }
 
 impl std::fmt::Debug for KeysConfig {
@@ -131,6 +134,7 @@ impl std::fmt::Debug for KeysConfig {
             .field("master_key_path", &self.master_key_path)
             .field("reload_interval_ms", &self.reload_interval_ms)
             .field("publish_before_use_secs", &self.publish_before_use_secs)
+            .field("rotate_every_secs", &self.rotate_every_secs)
             .finish()
     }
 }
@@ -210,6 +214,7 @@ impl Default for Config {
                 master_key_path: String::new(),
                 reload_interval_ms: 30_000,
                 publish_before_use_secs: 3600,
+                rotate_every_secs: 0,
             },
             sms: SmsConfig {
                 adapter: "outbox".into(),
@@ -507,6 +512,15 @@ impl Config {
 
     pub fn issuer_is_https(&self) -> bool {
         self.server.issuer.starts_with("https://")
+    }
+
+    /// How long a replaced signing key stays in the JWKS after its successor starts signing:
+    /// the longest token lifetime plus five minutes of clock skew.
+    pub fn key_retire_grace_secs(&self) -> i64 {
+        self.tokens
+            .id_token_ttl_secs
+            .max(self.tokens.access_token_ttl_secs)
+            + 300
     }
 
     /// Whether the main listener serves TLS itself.

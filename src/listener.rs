@@ -115,7 +115,7 @@ pub fn acceptor(
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// Builds the main listener's TLS acceptor, which asks for no client certificate.
+/// Builds the main listener's TLS acceptor, which requests no client certificate.
 pub fn main_acceptor(cert_path: &Path, key_path: &Path) -> Result<TlsAcceptor, TlsSetupError> {
     let (chain, key) = read_identity(cert_path, key_path)?;
     let provider: Arc<CryptoProvider> = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -201,7 +201,7 @@ pub fn server_files(
     }
 }
 
-/// Longest wait for open connections to finish their requests after shutdown, in seconds.
+/// Maximum wait for open connections to finish their requests after shutdown, in seconds.
 const DRAIN_SECS: u64 = 30;
 
 /// Accepts TLS connections until `shutdown` resolves and serves `router` on each, with the

@@ -325,11 +325,7 @@ async fn run() -> anyhow::Result<()> {
             if use_in < 0 {
                 bail!("invalid --use-in {use_in}: give seconds, 0 or more");
             }
-            let grace = config
-                .tokens
-                .id_token_ttl_secs
-                .max(config.tokens.access_token_ttl_secs)
-                + 300;
+            let grace = config.key_retire_grace_secs();
             let row = unilogin::oidc::keys::rotate(&db, &master, now, use_in, grace).await?;
             println!(
                 "new signing key {} signs from {} (Unix time)",

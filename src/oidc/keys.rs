@@ -339,6 +339,9 @@ pub async fn run_reloader(
             () = tokio::time::sleep(interval) => {}
             _ = stop.wait_for(|stopped| *stopped) => break,
         }
+        if let Err(error) = rotate_when_due(&state).await {
+            tracing::error!(error = %error, "scheduled key rotation failed");
+        }
         if let Err(error) = state
             .keys
             .reload(&state.db, &state.master_key, state.clock.now())
@@ -347,4 +350,37 @@ pub async fn run_reloader(
             tracing::error!(error = %error, "signing keys could not be reloaded");
         }
     }
+}
+
+/// Rotates the keys when the newest RS256 key is `keys.rotate_every_secs` old. Returns the
+/// new key when it rotated.
+pub async fn rotate_when_due(
+    state: &crate::app::AppState,
+) -> Result<Option<signing_keys::Model>, KeyError> {
+    let every = state.config.keys.rotate_every_secs;
+    if every <= 0 {
+        return Ok(None);
+    }
+    let now = state.clock.now();
+    let rows = signing_keys::list(&state.db).await?;
+    let newest = rows
+        .iter()
+        .filter(|row| row.alg == "RS256")
+        .map(|row| row.created_at)
+        .max();
+    if newest.is_some_and(|created_at| now - created_at < every) {
+        return Ok(None);
+    }
+    // NOTE: two nodes reaching this at the same moment each add a key. Both are published
+    // and every node picks the same signer, so tokens stay valid; the spare key retires at
+    // the next rotation.
+    let row = rotate(
+        &state.db,
+        &state.master_key,
+        now,
+        state.config.keys.publish_before_use_secs,
+        state.config.key_retire_grace_secs(),
+    )
+    .await?;
+    Ok(Some(row))
 }

@@ -231,3 +231,41 @@ async fn key_rotated_on_one_node_verifies_on_another() {
     assert!(published_kids(&node_a).contains(&later.kid));
     assert_eq!(node_a.state.keys.kid(), rotated.kid);
 }
+
+#[tokio::test]
+async fn scheduled_rotation_replaces_old_key() {
+    let app = spawn_app_with(|config| {
+        config.keys.reload_interval_ms = 20;
+        config.keys.rotate_every_secs = 86_400;
+        config.keys.publish_before_use_secs = 0;
+    })
+    .await;
+    let first_kid = app.state.keys.kid();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        app.state.keys.kid(),
+        first_kid,
+        "a fresh key is not rotated"
+    );
+
+    app.state.clock.advance(86_401);
+    let mut rotated_kid = first_kid.clone();
+    for _ in 0..200 {
+        rotated_kid = app.state.keys.kid();
+        if rotated_kid != first_kid {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_ne!(rotated_kid, first_kid, "the day-old key was not rotated");
+    let kids = published_kids(&app);
+    assert!(kids.contains(&first_kid), "{kids:?}");
+    assert!(kids.contains(&rotated_kid), "{kids:?}");
+
+    // The new key is young, so the next checks add nothing.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let rows = unilogin::store::signing_keys::list(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+}
