@@ -49,6 +49,19 @@ pub struct AppState {
 pub type SharedState = Arc<AppState>;
 
 impl AppState {
+    /// Returns the `sub` a client sees for an account: the account id, or for a pairwise
+    /// client a keyed hash of its sector and the account id, which clients of other sectors
+    /// cannot link and which reveals nothing about how many accounts exist.
+    pub fn subject(&self, client: &crate::store::systems::Model, account_id: i32) -> String {
+        match client.pairwise_sector() {
+            None => account_id.to_string(),
+            Some(sector) => crate::crypto::hmac_b64(
+                &self.master_key.derive("pairwise-subject"),
+                format!("{sector}\n{account_id}").as_bytes(),
+            ),
+        }
+    }
+
     pub fn session_limits(&self) -> SessionLimits {
         SessionLimits {
             ttl_secs: self.config.login.session_ttl_secs,

@@ -24,6 +24,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start-up, so the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
@@ -169,6 +171,14 @@ enum ClientCommand {
         /// File with the client's public keys as a JWK Set, for private_key_jwt.
         #[arg(long)]
         jwks_file: Option<PathBuf>,
+        /// `public` gives the account id as `sub`; `pairwise` gives a per-sector identifier
+        /// that other sectors cannot link.
+        #[arg(long, default_value = "public")]
+        subject_type: String,
+        /// Host whose clients share pairwise identifiers; defaults to the redirect URIs' host,
+        /// which must then be the same for all of them.
+        #[arg(long)]
+        sector_identifier: Option<String>,
         #[command(flatten)]
         logout: LogoutArgs,
     },
@@ -248,6 +258,39 @@ fn validate_logout_uris(logout: &LogoutArgs) -> anyhow::Result<()> {
         if parsed.fragment().is_some() || !matches!(parsed.scheme(), "http" | "https") {
             bail!("invalid {option} `{uri}`: use an http(s) URL without a fragment");
         }
+    }
+    Ok(())
+}
+
+/// Checks the sector of a pairwise client: a host name, or one host shared by every
+/// redirect URI when none is given.
+fn validate_sector(
+    pairwise: bool,
+    sector_identifier: Option<&str>,
+    redirect_uris: &[String],
+) -> anyhow::Result<()> {
+    if let Some(sector) = sector_identifier {
+        if sector.is_empty() || sector.contains(|c: char| c == '/' || c.is_whitespace()) {
+            bail!(
+                "invalid --sector-identifier `{sector}`: give a host name such as fund.example.cn"
+            );
+        }
+        return Ok(());
+    }
+    if !pairwise {
+        return Ok(());
+    }
+    let hosts: std::collections::BTreeSet<String> = redirect_uris
+        .iter()
+        .filter_map(|uri| url::Url::parse(uri).ok())
+        .filter_map(|url| url.host_str().map(str::to_owned))
+        .collect();
+    if hosts.len() > 1 {
+        let listed: Vec<String> = hosts.into_iter().collect();
+        bail!(
+            "the redirect URIs use several hosts ({}); give --sector-identifier for pairwise subjects",
+            listed.join(", ")
+        );
     }
     Ok(())
 }
@@ -408,6 +451,8 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
             provisioning_endpoint,
             auth_method,
             jwks_file,
+            subject_type,
+            sector_identifier,
             logout,
         } => {
             let identity_types = offered_types(&identity_types)?;
@@ -464,6 +509,15 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
                     "--auth-method private_key_jwt needs --jwks-file with the client's public keys"
                 );
             }
+            if auth_method != systems::AUTH_PRIVATE_KEY_JWT && jwks.is_some() {
+                bail!("--jwks-file is only used with --auth-method private_key_jwt");
+            }
+            let pairwise = match subject_type.as_str() {
+                systems::SUBJECT_PUBLIC => false,
+                systems::SUBJECT_PAIRWISE => true,
+                other => bail!("invalid --subject-type `{other}`: use public or pairwise"),
+            };
+            validate_sector(pairwise, sector_identifier.as_deref(), &redirect_uris)?;
             if systems::find_by_client_id(&db, &client_id).await?.is_some() {
                 bail!("client `{client_id}` already exists");
             }
@@ -483,6 +537,8 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
                 backchannel_logout_uri: logout.backchannel_logout_uri.as_deref(),
                 frontchannel_logout_uri: logout.frontchannel_logout_uri.as_deref(),
                 require_par: logout.require_par.unwrap_or(false),
+                pairwise,
+                sector_identifier: sector_identifier.as_deref(),
             };
             systems::insert(&db, system, unilogin::clock::now()).await?;
             println!("client_id:     {client_id}");

@@ -8,6 +8,7 @@ mod m20261204_000002_staff_lifecycle;
 mod m20261204_000003_permission_applications;
 mod m20261204_000004_key_rotation;
 mod m20261204_000005_client_features;
+mod m20261204_000006_pairwise_subjects;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000003_permission_applications::Migration),
             Box::new(m20261204_000004_key_rotation::Migration),
             Box::new(m20261204_000005_client_features::Migration),
+            Box::new(m20261204_000006_pairwise_subjects::Migration),
         ]
     }
 }

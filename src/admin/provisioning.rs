@@ -31,7 +31,7 @@ pub async fn queue_identity_provisioned<C: ConnectionTrait>(
         "aud": system.client_id,
         "iat": now,
         "jti": event_id,
-        "sub": identity.account_id.to_string(),
+        "sub": state.subject(system, identity.account_id),
         "events": {
             IDENTITY_PROVISIONED: {
                 "identity_id": identity.id,

@@ -73,7 +73,7 @@ async fn queue_logout_token<C: ConnectionTrait>(
         "iat": now,
         "exp": now + LOGOUT_TOKEN_TTL_SECS,
         "jti": jti,
-        "sub": session.account_id.to_string(),
+        "sub": state.subject(system, session.account_id),
         "sid": sid,
         "events": { BACKCHANNEL_LOGOUT_EVENT: {} },
     });

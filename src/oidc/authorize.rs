@@ -171,7 +171,7 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
         validated
             .hinted_sub
             .as_deref()
-            .is_none_or(|sub| sub == s.account_id.to_string())
+            .is_none_or(|sub| sub == state.subject(&system, s.account_id))
     };
     let usable = session.filter(|s| session_meets(s, &request, now) && hinted_user(s));
 

@@ -81,7 +81,7 @@ pub async fn refresh(
         family_expires_at: row.expires_at,
         claims: row.claims.clone(),
     };
-    issue_tokens(state, &grant, &account, now).await
+    issue_tokens(state, client, &grant, &account, now).await
 }
 
 /// A grant to revoke because one of its single-use secrets came back.

@@ -130,7 +130,7 @@ pub async fn exchange_code(
         .await?
         .ok_or_else(|| OAuthError::new("invalid_grant", INVALID_CODE))?;
     let grant = Grant::from_code(&code, now + state.config.tokens.refresh_token_ttl_secs);
-    issue_tokens(state, &grant, &account, now).await
+    issue_tokens(state, client, &grant, &account, now).await
 }
 
 /// Grant behind a token response: a redeemed code or a rotated refresh token.
@@ -177,13 +177,14 @@ impl Grant {
 /// Issues an access token, a refresh token and, for the `openid` scope, an ID token.
 pub async fn issue_tokens(
     state: &SharedState,
+    client: &systems::Model,
     grant: &Grant,
     account: &accounts::Model,
     now: i64,
 ) -> Result<serde_json::Value, OAuthError> {
     let issuer = &state.config.server.issuer;
     let ttl = &state.config.tokens;
-    let sub = account.id.to_string();
+    let sub = state.subject(client, account.id);
     let jti = crypto::random_token().map_err(OAuthError::server_error)?;
 
     let access_claims = json!({

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::app::SharedState;
 use crate::domain::claims_request::{self, ClaimsRequest};
 use crate::error::OAuthError;
-use crate::store::{accounts, tokens};
+use crate::store::{accounts, systems, tokens};
 
 pub async fn userinfo_get(
     State(state): State<SharedState>,
@@ -91,7 +91,10 @@ pub async fn claims_for_token(
         claims_request::scope_releases(&record.scope, name)
             || requested.userinfo.iter().any(|claim| claim == name)
     };
-    let mut claims = json!({ "sub": account.id.to_string() });
+    let client = systems::find_by_client_id(&state.db, &record.client_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_token("the client of this token no longer exists"))?;
+    let mut claims = json!({ "sub": state.subject(&client, account.id) });
     let released =
         super::claims::user_claims(&state.db, &account, record.identity_id, &wanted).await?;
     if let Some(object) = claims.as_object_mut() {

@@ -38,6 +38,10 @@ pub struct Model {
     pub frontchannel_logout_uri: Option<String>,
     /// Whether authorization requests must come through PAR (RFC 9126).
     pub require_par: bool,
+    /// `public` (the account id) or `pairwise` (OpenID Connect Core §8.1).
+    pub subject_type: String,
+    /// Host whose clients share pairwise identifiers; None means the redirect URIs' host.
+    pub sector_identifier: Option<String>,
 }
 
 /// An identity type a system offers, and whether enterprises may apply for it.
@@ -57,6 +61,10 @@ pub const AUTH_SECRET_BASIC: &str = "client_secret_basic";
 pub const AUTH_SECRET_POST: &str = "client_secret_post";
 pub const AUTH_PRIVATE_KEY_JWT: &str = "private_key_jwt";
 pub const AUTH_NONE: &str = "none";
+/// Subject identifier types (OpenID Connect Core §8).
+pub const SUBJECT_PUBLIC: &str = "public";
+pub const SUBJECT_PAIRWISE: &str = "pairwise";
+
 pub const AUTH_METHODS: [&str; 4] = [
     AUTH_SECRET_BASIC,
     AUTH_SECRET_POST,
@@ -68,6 +76,21 @@ impl Model {
     /// Whether the client is public: it holds no credentials and relies on PKCE alone.
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == AUTH_NONE
+    }
+
+    /// Returns the sector of a pairwise client: the configured sector identifier, or the host
+    /// of its first redirect URI. None for a client with public subjects.
+    pub fn pairwise_sector(&self) -> Option<String> {
+        if self.subject_type != SUBJECT_PAIRWISE {
+            return None;
+        }
+        if let Some(sector) = &self.sector_identifier {
+            return Some(sector.clone());
+        }
+        let first = self.redirect_uri_list().into_iter().next()?;
+        url::Url::parse(&first)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
     }
 
     /// Whether the client authenticates with its secret (basic or post; both are accepted).
@@ -106,6 +129,9 @@ pub struct NewSystem<'a> {
     pub backchannel_logout_uri: Option<&'a str>,
     pub frontchannel_logout_uri: Option<&'a str>,
     pub require_par: bool,
+    /// True gives the client pairwise subject identifiers.
+    pub pairwise: bool,
+    pub sector_identifier: Option<&'a str>,
 }
 
 pub async fn find_by_client_id<C: ConnectionTrait>(
@@ -152,6 +178,13 @@ pub async fn insert(
         backchannel_logout_uri: Set(system.backchannel_logout_uri.map(str::to_owned)),
         frontchannel_logout_uri: Set(system.frontchannel_logout_uri.map(str::to_owned)),
         require_par: Set(system.require_par),
+        subject_type: Set(if system.pairwise {
+            SUBJECT_PAIRWISE
+        } else {
+            SUBJECT_PUBLIC
+        }
+        .to_owned()),
+        sector_identifier: Set(system.sector_identifier.map(str::to_owned)),
         ..Default::default()
     }
     .insert(db)

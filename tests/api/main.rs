@@ -18,5 +18,6 @@ mod phone_login;
 mod refresh;
 mod staff;
 mod stock;
+mod subjects;
 mod tls;
 mod token;
