@@ -19,11 +19,16 @@ pub const ENTERPRISE_CLAIMS: [&str; 7] = [
     "enterprise_admin",
 ];
 
-/// The claim names requested for the ID token and for UserInfo.
+/// The claim names requested for the ID token and for UserInfo, and the requirements on
+/// the authentication itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClaimsRequest {
     pub id_token: Vec<String>,
     pub userinfo: Vec<String>,
+    /// `id_token.sub.value`: the user the client expects, as `id_token_hint` names one.
+    pub sub_value: Option<String>,
+    /// `id_token.acr` `value` or `values` when essential, space-separated like `acr_values`.
+    pub essential_acr: Option<String>,
 }
 
 impl ClaimsRequest {
@@ -39,9 +44,24 @@ impl ClaimsRequest {
         let Value::Object(members) = value else {
             return Err("claims must be a JSON object".into());
         };
+        let id_token = members.get("id_token").cloned().unwrap_or(Value::Null);
+        let sub_value = id_token["sub"]["value"].as_str().map(str::to_owned);
+        let acr = &id_token["acr"];
+        let essential_acr = if acr["essential"] == Value::Bool(true) {
+            let mut values: Vec<&str> = acr["values"]
+                .as_array()
+                .map(|items| items.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            values.extend(acr["value"].as_str());
+            (!values.is_empty()).then(|| values.join(" "))
+        } else {
+            None
+        };
         Ok(ClaimsRequest {
             id_token: names(&members, "id_token")?,
             userinfo: names(&members, "userinfo")?,
+            sub_value,
+            essential_acr,
         })
     }
 
@@ -69,6 +89,7 @@ impl ClaimsRequest {
         ClaimsRequest {
             id_token: list("id_token"),
             userinfo: list("userinfo"),
+            ..ClaimsRequest::default()
         }
     }
 }
@@ -112,6 +133,19 @@ mod tests {
             ClaimsRequest::from_stored(Some(&request.to_stored())),
             request
         );
+    }
+
+    #[test]
+    fn parse_reads_sub_and_essential_acr() {
+        let request = ClaimsRequest::parse(
+            r#"{"id_token":{"sub":{"value":"7"},"acr":{"essential":true,"values":["a","b"]}}}"#,
+        )
+        .unwrap();
+        assert_eq!(request.sub_value.as_deref(), Some("7"));
+        assert_eq!(request.essential_acr.as_deref(), Some("a b"));
+
+        let voluntary = ClaimsRequest::parse(r#"{"id_token":{"acr":{"values":["a"]}}}"#).unwrap();
+        assert_eq!(voluntary.essential_acr, None);
     }
 
     #[test]

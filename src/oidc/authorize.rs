@@ -167,6 +167,8 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
     let session = current_session(state, headers, now).await?;
     let prompt = validated.prompt.as_deref().unwrap_or("");
     // A session of a user other than the one id_token_hint names cannot complete silently.
+    // NOTE: after a fresh sign-in the code is issued to whoever signed in; the hinted user is
+    // not compared again then.
     let hinted_user = |s: &sessions::Model| {
         validated
             .hinted_sub
@@ -483,15 +485,34 @@ fn validate(
     {
         return Err(redirect_error("invalid_request", "a parameter is too long"));
     }
-    let acr_values = param("acr_values").map(str::to_owned);
-    let claims = match param("claims") {
+    let claims_request = match param("claims") {
         None => None,
         Some(text) => Some(
             ClaimsRequest::parse(text)
-                .map_err(|reason| redirect_error("invalid_request", reason))?
-                .to_stored(),
+                .map_err(|reason| redirect_error("invalid_request", reason))?,
         ),
     };
+    // An essential `acr` in the claims parameter counts like `acr_values`, and a requested
+    // `sub` like id_token_hint, so neither is met by the wrong authentication or user
+    // (OpenID Connect Core §5.5.1).
+    let acr_values = param("acr_values").map(str::to_owned).or_else(|| {
+        claims_request
+            .as_ref()
+            .and_then(|request| request.essential_acr.clone())
+    });
+    let requested_sub = claims_request
+        .as_ref()
+        .and_then(|request| request.sub_value.clone());
+    let hinted_sub = match (hinted_sub, requested_sub) {
+        (Some(hinted), Some(requested)) if hinted != requested => {
+            return Err(redirect_error(
+                "invalid_request",
+                "id_token_hint and claims.id_token.sub name different users",
+            ));
+        }
+        (hinted, requested) => hinted.or(requested),
+    };
+    let claims = claims_request.map(|request| request.to_stored());
     Ok(ValidatedRequest {
         claims,
         acr_values,

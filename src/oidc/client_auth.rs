@@ -161,7 +161,12 @@ async fn authenticate_public(
         client_id.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
     match systems::find_by_client_id(&state.db, client_id).await? {
         Some(system) if system.is_public() => Ok(system),
-        Some(system) => Err(wrong_method(&system)),
+        // The same answer for a confidential client without credentials and an unknown
+        // client, so the response does not reveal which clients exist.
+        Some(system) => {
+            tracing::warn!(client_id, registered = %system.token_endpoint_auth_method, "confidential client sent no credentials");
+            Err(OAuthError::invalid_client("client authentication failed"))
+        }
         None => {
             tracing::warn!(client_id, "unknown public client");
             Err(OAuthError::invalid_client("client authentication failed"))
@@ -197,11 +202,15 @@ async fn authenticate_with_assertion(
     if body_client_id.is_some_and(|id| id != client_id) {
         return Err(invalid("client_id differs from the assertion's `sub`"));
     }
+    // An unknown client and a client of another method get the same answer as a bad
+    // signature, so assertions cannot probe which clients exist.
     let Some(system) = systems::find_by_client_id(&state.db, client_id).await? else {
-        return Err(invalid("the client is not registered"));
+        tracing::warn!(client_id, "client assertion for an unknown client");
+        return Err(OAuthError::invalid_client("client authentication failed"));
     };
     if system.token_endpoint_auth_method != systems::AUTH_PRIVATE_KEY_JWT {
-        return Err(wrong_method(&system));
+        tracing::warn!(client_id, registered = %system.token_endpoint_auth_method, "client assertion from a client registered for another method");
+        return Err(OAuthError::invalid_client("client authentication failed"));
     }
     let keys = parse_client_jwks(system.jwks.as_deref().unwrap_or(""))
         .map_err(|_| invalid("the client has no usable registered keys"))?;
@@ -211,19 +220,20 @@ async fn authenticate_with_assertion(
         ));
     }
 
+    // Only the issuer identifier, alone, is accepted. Endpoint URLs (which RFC 7523 and
+    // RFC 9126 §2 also allow) open the audience injection attack that the OAuth working
+    // group's RFC 7523 update (draft-ietf-oauth-rfc7523bis) closes by requiring the issuer.
     let issuer = state.config.server.issuer.as_str();
     let audience_ok = match &jws.claims["aud"] {
         Value::String(aud) => aud == issuer,
-        Value::Array(values) => values.iter().any(|aud| aud == issuer),
+        Value::Array(values) => values.len() == 1 && values[0] == issuer,
         _ => false,
     };
     if !audience_ok {
-        return Err(invalid("`aud` must be the issuer"));
+        return Err(invalid("`aud` must be the issuer identifier"));
     }
     let now = state.clock.now();
-    let exp = jws.claims["exp"]
-        .as_i64()
-        .ok_or_else(|| invalid("`exp` is missing"))?;
+    let exp = numeric_date(&jws.claims["exp"]).ok_or_else(|| invalid("`exp` is missing"))?;
     if exp <= now {
         return Err(invalid("the assertion has expired"));
     }
@@ -231,21 +241,28 @@ async fn authenticate_with_assertion(
         return Err(invalid("`exp` is more than 10 minutes away"));
     }
     for claim in ["nbf", "iat"] {
-        if jws.claims[claim]
-            .as_i64()
-            .is_some_and(|time| time > now + CLOCK_SKEW_SECS)
-        {
+        if numeric_date(&jws.claims[claim]).is_some_and(|time| time > now + CLOCK_SKEW_SECS) {
             return Err(invalid(&format!("`{claim}` is in the future")));
         }
     }
     let jti = jws.claims["jti"]
         .as_str()
         .filter(|jti| !jti.is_empty() && jti.len() <= 256)
-        .ok_or_else(|| invalid("`jti` is missing or longer than 256 characters"))?;
+        .ok_or_else(|| invalid("`jti` is missing or longer than 256 bytes"))?;
     if !client_assertions::record_once(&state.db, client_id, jti, exp).await? {
         return Err(invalid("the assertion's `jti` was already used"));
     }
     Ok(system)
+}
+
+/// Reads a JWT NumericDate, which may have a fraction (RFC 7519 §2), in whole seconds.
+fn numeric_date(value: &Value) -> Option<i64> {
+    value.as_i64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|v| v.is_finite())
+            .map(|v| v.floor() as i64)
+    })
 }
 
 /// A public key a client registered.
@@ -290,10 +307,16 @@ pub fn parse_client_jwks(text: &str) -> Result<Vec<ClientKey>, String> {
                 .ok_or_else(|| format!("key {index} has no valid `{name}`"))
         };
         let material = match (jwk["kty"].as_str(), jwk["crv"].as_str()) {
-            (Some("RSA"), _) => KeyMaterial::Rsa {
-                n: member("n")?,
-                e: member("e")?,
-            },
+            (Some("RSA"), _) => {
+                let n = member("n")?;
+                let bits = n.iter().skip_while(|byte| **byte == 0).count() * 8;
+                if bits < 2048 {
+                    return Err(format!(
+                        "key {index} is an RSA key of about {bits} bits; use 2048 bits or more"
+                    ));
+                }
+                KeyMaterial::Rsa { n, e: member("e")? }
+            }
             (Some("EC"), Some("P-256")) => {
                 let (x, y) = (member("x")?, member("y")?);
                 if x.len() != 32 || y.len() != 32 {
@@ -301,7 +324,13 @@ pub fn parse_client_jwks(text: &str) -> Result<Vec<ClientKey>, String> {
                 }
                 KeyMaterial::P256([&[4u8][..], &x, &y].concat())
             }
-            (Some("OKP"), Some("Ed25519")) => KeyMaterial::Ed25519(member("x")?),
+            (Some("OKP"), Some("Ed25519")) => {
+                let x = member("x")?;
+                if x.len() != 32 {
+                    return Err(format!("key {index} is not a 32-byte Ed25519 key"));
+                }
+                KeyMaterial::Ed25519(x)
+            }
             (kty, crv) => {
                 return Err(format!(
                     "key {index} has unsupported type {} {}; use RSA, EC P-256 or OKP Ed25519",
@@ -340,7 +369,9 @@ impl<'a> Jws<'a> {
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header_b64).ok()?).ok()?;
         let claims: Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims_b64).ok()?).ok()?;
-        if !claims.is_object() {
+        // No JWS extension is understood here, so any `crit` header must be rejected
+        // (RFC 7515 §4.1.11).
+        if !claims.is_object() || header.get("crit").is_some() {
             return None;
         }
         Some(Jws {

@@ -91,12 +91,17 @@ pub async fn take(
     let Some(secret) = request_uri.strip_prefix(REQUEST_URI_PREFIX) else {
         return Ok(Err(Unusable::Unknown));
     };
-    let Some(stored) = pushed_requests::take(&state.db, &sha256_b64(secret)).await? else {
+    let id = sha256_b64(secret);
+    let Some(stored) = pushed_requests::find(&state.db, &id).await? else {
         return Ok(Err(Unusable::Unknown));
     };
+    // Another client's attempt leaves the request in place for its owner.
     if stored.client_id != client_id {
         tracing::warn!(client_id, owner = %stored.client_id, "request_uri used by another client");
         return Ok(Err(Unusable::OtherClient));
+    }
+    if !pushed_requests::take(&state.db, &id, client_id).await? {
+        return Ok(Err(Unusable::Unknown));
     }
     if stored.expires_at <= state.clock.now() {
         return Ok(Err(Unusable::Expired));

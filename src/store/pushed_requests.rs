@@ -33,12 +33,18 @@ pub async fn insert(db: &DatabaseConnection, model: Model) -> Result<(), DbErr> 
     Ok(())
 }
 
-/// Removes and returns the request, so each `request_uri` works once. Of two concurrent
-/// takes only the one whose delete removed the row gets it.
-pub async fn take(db: &DatabaseConnection, id: &str) -> Result<Option<Model>, DbErr> {
-    let Some(found) = Entity::find_by_id(id.to_owned()).one(db).await? else {
-        return Ok(None);
-    };
-    let deleted = Entity::delete_by_id(id.to_owned()).exec(db).await?;
-    Ok((deleted.rows_affected == 1).then_some(found))
+/// Finds a request without using it up.
+pub async fn find(db: &DatabaseConnection, id: &str) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id.to_owned()).one(db).await
+}
+
+/// Removes the request of `client_id`, so each `request_uri` works once. Returns false when
+/// another take (or another node) removed it first.
+pub async fn take(db: &DatabaseConnection, id: &str, client_id: &str) -> Result<bool, DbErr> {
+    let deleted = Entity::delete_many()
+        .filter(Column::Id.eq(id))
+        .filter(Column::ClientId.eq(client_id))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected == 1)
 }

@@ -45,6 +45,11 @@ impl ClientKey {
     /// Signs an ES256 JWT with `claims`.
     pub(crate) fn sign(&self, claims: &Value) -> String {
         let header = json!({ "alg": "ES256", "kid": "client-key-1", "typ": "JWT" });
+        self.sign_with_header(&header, claims)
+    }
+
+    /// Signs `claims` under the given JOSE header.
+    pub(crate) fn sign_with_header(&self, header: &Value, claims: &Value) -> String {
         let signed = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -193,7 +198,7 @@ async fn private_key_jwt_rejects_bad_assertions() {
     let cases = [
         (
             key.sign(&claims(&token_url, now + 60, "a")),
-            "invalid client_assertion: `aud` must be the issuer",
+            "invalid client_assertion: `aud` must be the issuer identifier",
         ),
         (
             key.sign(&claims(&app.issuer, now - 1, "b")),
@@ -210,6 +215,21 @@ async fn private_key_jwt_rejects_bad_assertions() {
         (
             key.sign(&json!({ "iss": "someone", "sub": KEY_CLIENT, "aud": app.issuer, "exp": now + 60, "jti": "e" })),
             "invalid client_assertion: `iss` and `sub` must both be the client_id",
+        ),
+        (
+            key.sign(&json!({ "iss": KEY_CLIENT, "sub": KEY_CLIENT, "aud": [app.issuer, token_url], "exp": now + 60, "jti": "f" })),
+            "invalid client_assertion: `aud` must be the issuer identifier",
+        ),
+        (
+            key.sign_with_header(
+                &json!({ "alg": "ES256", "kid": "client-key-1", "crit": ["exp"] }),
+                &claims(&app.issuer, now + 60, "g"),
+            ),
+            "invalid client_assertion: not a signed JWT",
+        ),
+        (
+            key.sign(&claims("https://other.example.cn", now + 60, "h")),
+            "invalid client_assertion: `aud` must be the issuer identifier",
         ),
     ];
     for (assertion, message) in cases {
@@ -330,8 +350,37 @@ async fn confidential_client_without_credentials_is_rejected() {
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        body["error_description"],
-        "client `fund-system` is registered for client_secret_basic; authenticate with that method"
-    );
+    assert_eq!(body["error_description"], "client authentication failed");
+}
+
+#[tokio::test]
+async fn assertion_with_fractional_exp_is_accepted() {
+    let app = spawn_app().await;
+    let key = ClientKey::generate();
+    register_client(
+        &app,
+        KEY_CLIENT,
+        KEY_REDIRECT,
+        "private_key_jwt",
+        Some(&key.jwks),
+    )
+    .await;
+    let exp = unilogin::clock::now() as f64 + 60.5;
+    let assertion = key.sign(&json!({
+        "iss": KEY_CLIENT, "sub": KEY_CLIENT, "aud": app.issuer, "exp": exp, "jti": "fractional",
+    }));
+    let (status, body) = post_form(
+        &app,
+        "/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "unknown"),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &assertion),
+        ],
+    )
+    .await;
+    // Authentication passed, so the unknown refresh token is what fails.
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
 }

@@ -372,3 +372,42 @@ async fn malformed_claims_parameter_is_invalid_request() {
         Some("claims.userinfo.name must be null or an object")
     );
 }
+
+#[tokio::test]
+async fn claims_sub_of_other_user_is_not_silent() {
+    let app = spawn_app().await;
+    let account = app.add_account(PHONE, false).await;
+    let browser = Browser::new();
+    let (url, _) = authorization_url(&app, &[]);
+    sign_in(&app, &browser, &url, PHONE).await;
+
+    let other = r#"{"id_token":{"sub":{"value":"999999"}}}"#;
+    let (url, _) = authorization_url(&app, &[("prompt", "none"), ("claims", other)]);
+    let location = browser.get(&url).await.location.unwrap();
+    assert_eq!(
+        query_param(&location, "error").as_deref(),
+        Some("login_required")
+    );
+
+    let same = format!(r#"{{"id_token":{{"sub":{{"value":"{}"}}}}}}"#, account.id);
+    let (url, _) = authorization_url(&app, &[("prompt", "none"), ("claims", &same)]);
+    let location = browser.get(&url).await.location.unwrap();
+    assert!(query_param(&location, "code").is_some(), "{location}");
+}
+
+#[tokio::test]
+async fn essential_acr_claim_requires_certificate() {
+    let app = spawn_app().await;
+    app.add_account(PHONE, false).await;
+    let browser = Browser::new();
+    let (url, _) = authorization_url(&app, &[]);
+    sign_in(&app, &browser, &url, PHONE).await;
+
+    let request = r#"{"id_token":{"acr":{"essential":true,"values":["urn:unilogin:loa:3"]}}}"#;
+    let (url, _) = authorization_url(&app, &[("claims", request)]);
+    let location = browser.get(&url).await.location.unwrap();
+    assert!(
+        location.starts_with("/login/certificate?request_id="),
+        "{location}"
+    );
+}

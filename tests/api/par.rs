@@ -83,6 +83,19 @@ async fn request_uri_of_other_client_or_expired_is_refused() {
         .await;
     assert_eq!(foreign.status, StatusCode::BAD_REQUEST);
     assert!(foreign.location.is_none());
+    // The failed attempt leaves the request usable for its owner.
+    let owner = Browser::new()
+        .get(&authorize_with(
+            &app,
+            pushed["request_uri"].as_str().unwrap(),
+            CLIENT_ID,
+        ))
+        .await;
+    assert_eq!(owner.status, StatusCode::FOUND);
+    assert!(
+        owner.location.unwrap().starts_with("/login?request_id="),
+        "the owner's request was used up"
+    );
 
     let (_, pushed, _) = push(&app, &[]).await;
     app.state.clock.advance(61);
