@@ -29,8 +29,6 @@ const usePar = process.env.PAR === "1";
 const report = new Report(process.env.LABEL || "oauth4webapi");
 const check = report.check.bind(report);
 
-// The server under test listens on plain HTTP on 127.0.0.1.
-const http = { [oauth.allowInsecureRequests]: true };
 const client = { client_id: clientId, token_endpoint_auth_method: authMethod };
 const privateKey = authMethod === "private_key_jwt" ? await loadPrivateKey(requireEnv("PRIVATE_KEY_FILE")) : undefined;
 const clientAuth = clientAuthentication();
@@ -76,14 +74,14 @@ async function authorizationUrl(as, parameters, purpose) {
 
   const pushParameters = { redirect_uri: redirectUri, response_type: "code", ...parameters };
   const pushed = await report.step(`pushed authorization request for ${purpose}`, () =>
-    pushAuthorizationRequest(as, client, clientAuth, pushParameters, http),
+    pushAuthorizationRequest(as, client, clientAuth, pushParameters),
   );
   if (!pushed) report.finish();
   return pushed;
 }
 
 const as = await report.step("discovery", async () =>
-  oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, http)),
+  oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer)),
 );
 if (!as) report.finish();
 check("discovery issuer matches", as.issuer === issuer.href.replace(/\/$/, ""), as.issuer);
@@ -128,7 +126,7 @@ const callbackParameters = await report.step("authorization response valid", () 
 if (!callbackParameters) report.finish();
 check("authorization response carries iss", callbackParameters.get("iss") === as.issuer, callback);
 
-const codeResponse = await oauth.authorizationCodeGrantRequest(as, client, clientAuth, callbackParameters, redirectUri, codeVerifier, http);
+const codeResponse = await oauth.authorizationCodeGrantRequest(as, client, clientAuth, callbackParameters, redirectUri, codeVerifier);
 const tokens = await report.step("code exchange", () =>
   oauth.processAuthorizationCodeResponse(as, client, codeResponse, { expectedNonce: nonce, requireIdToken: true }),
 );
@@ -142,7 +140,7 @@ check("refresh token issued", typeof tokens.refresh_token === "string");
 // check the signature, so validateApplicationLevelSignature checks it against the JWKS.
 const claims = oauth.getValidatedIdTokenClaims(tokens);
 await report.step("ID token signature verifies against JWKS", () =>
-  oauth.validateApplicationLevelSignature(as, codeResponse, http),
+  oauth.validateApplicationLevelSignature(as, codeResponse),
 );
 check("ID token iss", claims.iss === as.issuer, claims.iss);
 check("ID token aud", [claims.aud].flat().includes(clientId), JSON.stringify(claims.aud));
@@ -150,13 +148,13 @@ check("ID token nonce", claims.nonce === nonce);
 check("ID token azp when present", claims.azp === undefined || claims.azp === clientId, claims.azp);
 
 const userinfo = await report.step("UserInfo response valid", async () =>
-  oauth.processUserInfoResponse(as, client, claims.sub, await oauth.userInfoRequest(as, client, tokens.access_token, http)),
+  oauth.processUserInfoResponse(as, client, claims.sub, await oauth.userInfoRequest(as, client, tokens.access_token)),
 );
 check("UserInfo sub matches", userinfo?.sub === claims.sub);
 check("UserInfo phone_number", userinfo?.phone_number === `+86${account.phone}`, JSON.stringify(userinfo));
 
 async function introspect(token) {
-  const response = await oauth.introspectionRequest(as, client, clientAuth, token, http);
+  const response = await oauth.introspectionRequest(as, client, clientAuth, token);
   return oauth.processIntrospectionResponse(as, client, response);
 }
 
@@ -175,7 +173,7 @@ if (!publicClient) {
 }
 
 async function refresh(refreshToken) {
-  const response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, http);
+  const response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken);
   return oauth.processRefreshTokenResponse(as, client, response);
 }
 
@@ -191,7 +189,6 @@ if (!publicClient) {
   check("refresh token introspects active", before?.active === true, JSON.stringify(before));
 }
 const revokeResponse = await oauth.revocationRequest(as, client, clientAuth, current, {
-  ...http,
   additionalParameters: { token_type_hint: "refresh_token" },
 });
 await report.step("revocation accepted", () => oauth.processRevocationResponse(revokeResponse));
@@ -201,7 +198,7 @@ if (!publicClient) {
 }
 // RFC 7009 section 2.2: the server returns 200 for an invalid token, because the client could
 // not act on an error.
-const unknownRevokeResponse = await oauth.revocationRequest(as, client, clientAuth, "not-a-token", http);
+const unknownRevokeResponse = await oauth.revocationRequest(as, client, clientAuth, "not-a-token");
 await report.step("revocation of unknown token accepted", () => oauth.processRevocationResponse(unknownRevokeResponse));
 const revokedError = await oauthError(refresh(current));
 check("revoked refresh token is invalid_grant", revokedError === "invalid_grant", revokedError);

@@ -6,8 +6,8 @@ const REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:";
 
 // Pushes the authorization parameters and returns the HTTP status, the processed response and
 // the authorization URL, which carries only client_id and request_uri (RFC 9126 section 4).
-export async function pushAuthorizationRequest(as, client, clientAuth, parameters, options) {
-  const response = await oauth.pushedAuthorizationRequest(as, client, clientAuth, parameters, options);
+export async function pushAuthorizationRequest(as, client, clientAuth, parameters) {
+  const response = await oauth.pushedAuthorizationRequest(as, client, clientAuth, parameters);
   const status = response.status;
   const pushed = await oauth.processPushedAuthorizationResponse(as, client, response);
 

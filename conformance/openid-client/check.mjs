@@ -21,9 +21,7 @@ const report = new Report("openid-client");
 const check = report.check.bind(report);
 const browser = new Browser(issuer);
 
-const config = await client.discovery(new URL(issuer), clientId, requireEnv("CLIENT_SECRET"), undefined, {
-  execute: [client.allowInsecureRequests],
-});
+const config = await client.discovery(new URL(issuer), clientId, requireEnv("CLIENT_SECRET"));
 client.enableNonRepudiationChecks(config);
 check("discovery issuer matches", config.serverMetadata().issuer === issuer);
 check("S256 advertised", config.serverMetadata().code_challenge_methods_supported?.includes("S256"));

@@ -7,23 +7,18 @@ Environment: ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, POST_LOGOUT_REDIREC
 PHONE (11 digits), SMS_OUTBOX (path of the development SMS outbox), NEW_PASSWORD.
 """
 
-import os
 from urllib.parse import parse_qs, urlsplit
 
-# The server under test listens on plain HTTP on 127.0.0.1, and Authlib rejects plain-HTTP
-# endpoints unless this variable is set.
-os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
+import requests
+from authlib.common.security import generate_token
+from authlib.common.urls import add_params_to_uri
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oidc.core import CodeIDToken, UserInfo
+from authlib.oidc.discovery import OpenIDProviderMetadata
+from joserfc import jwt
+from joserfc.jwk import KeySet
 
-import requests  # noqa: E402
-from authlib.common.security import generate_token  # noqa: E402
-from authlib.common.urls import add_params_to_uri  # noqa: E402
-from authlib.integrations.requests_client import OAuth2Session  # noqa: E402
-from authlib.oidc.core import CodeIDToken, UserInfo  # noqa: E402
-from authlib.oidc.discovery import OpenIDProviderMetadata  # noqa: E402
-from joserfc import jwt  # noqa: E402
-from joserfc.jwk import KeySet  # noqa: E402
-
-from hosted_login import Browser, Report, account_from_env, require_env, sign_in  # noqa: E402
+from hosted_login import Browser, Report, account_from_env, require_env, sign_in
 
 LEEWAY_SECONDS = 60
 
