@@ -179,6 +179,9 @@ enum ClientCommand {
         /// which must then be the same for all of them.
         #[arg(long)]
         sector_identifier: Option<String>,
+        /// Signature algorithm of the client's ID tokens: RS256, ES256 or EdDSA.
+        #[arg(long, default_value = "RS256")]
+        id_token_alg: String,
         #[command(flatten)]
         logout: LogoutArgs,
     },
@@ -453,6 +456,7 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
             jwks_file,
             subject_type,
             sector_identifier,
+            id_token_alg,
             logout,
         } => {
             let identity_types = offered_types(&identity_types)?;
@@ -518,6 +522,12 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
                 other => bail!("invalid --subject-type `{other}`: use public or pairwise"),
             };
             validate_sector(pairwise, sector_identifier.as_deref(), &redirect_uris)?;
+            if !unilogin::oidc::keys::ALGS.contains(&id_token_alg.as_str()) {
+                bail!(
+                    "invalid --id-token-alg `{id_token_alg}`: use one of {}",
+                    unilogin::oidc::keys::ALGS.join(", ")
+                );
+            }
             if systems::find_by_client_id(&db, &client_id).await?.is_some() {
                 bail!("client `{client_id}` already exists");
             }
@@ -539,6 +549,7 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
                 require_par: logout.require_par.unwrap_or(false),
                 pairwise,
                 sector_identifier: sector_identifier.as_deref(),
+                id_token_alg: &id_token_alg,
             };
             systems::insert(&db, system, unilogin::clock::now()).await?;
             println!("client_id:     {client_id}");

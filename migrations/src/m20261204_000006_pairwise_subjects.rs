@@ -1,5 +1,6 @@
-//! Pairwise subject identifiers (OpenID Connect Core §8.1): which clients get them, and the
-//! sector that clients sharing one identifier belong to.
+//! Per-client ID token settings: pairwise subject identifiers (OpenID Connect Core §8.1)
+//! with the sector that clients sharing one identifier belong to, and the signature
+//! algorithm of the client's ID tokens.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -14,6 +15,7 @@ enum Systems {
     Table,
     SubjectType,
     SectorIdentifier,
+    IdTokenSignedResponseAlg,
 }
 
 #[async_trait::async_trait]
@@ -25,6 +27,9 @@ impl MigrationTrait for Migration {
             [
                 string(Systems::SubjectType).default("public").to_owned(),
                 string_null(Systems::SectorIdentifier).to_owned(),
+                string(Systems::IdTokenSignedResponseAlg)
+                    .default("RS256")
+                    .to_owned(),
             ],
         )
         .await

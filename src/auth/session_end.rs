@@ -79,7 +79,7 @@ async fn queue_logout_token<C: ConnectionTrait>(
     });
     let token = state
         .keys
-        .sign_jwt("logout+jwt", &claims)
+        .sign_jwt_with(&system.id_token_signed_response_alg, "logout+jwt", &claims)
         .map_err(|e| DbErr::Custom(e.to_string()))?;
     provisioning_events::insert(
         db,

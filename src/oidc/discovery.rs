@@ -38,7 +38,7 @@ pub fn metadata(issuer: &str) -> Bytes {
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": [systems::SUBJECT_PUBLIC, systems::SUBJECT_PAIRWISE],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": super::keys::ALGS,
         "token_endpoint_auth_methods_supported": systems::AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": client_auth::ASSERTION_ALGS,
         "backchannel_logout_supported": true,

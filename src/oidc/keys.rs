@@ -1,12 +1,13 @@
 //! Signing keys and the JWKS. Keys live in the database, the private part sealed by the
-//! master key; they are parsed once at start-up and RS256 signing goes through aws-lc-rs.
+//! master key; they are parsed once at start-up, and RS256, ES256 and EdDSA signing go
+//! through aws-lc-rs. Each algorithm has its own signing key and rotates with the others.
 
 use std::collections::HashMap;
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
-use aws_lc_rs::signature::{self, KeyPair as _};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
 use axum::body::Bytes;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -32,61 +33,109 @@ pub enum KeyError {
     Task(String),
 }
 
+/// Signature algorithms of ID tokens, RS256 first as the default (OpenID Connect Core §15.1
+/// requires it); a client may choose another.
+pub const ALGS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
+
+/// A private key that signs, by algorithm.
+enum Signer {
+    Rsa(KeyPair),
+    Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
+}
+
+/// A published public key, by algorithm.
+enum Verifier {
+    Rsa(PublicKeyComponents<Vec<u8>>),
+    /// An uncompressed P-256 point.
+    Ec(Vec<u8>),
+    Ed(Vec<u8>),
+}
+
 pub struct KeySet {
-    kid: String,
-    key_pair: KeyPair,
+    /// The signing key of each algorithm: `kid` and key.
+    signers: HashMap<&'static str, (String, Signer)>,
     rng: SystemRandom,
-    public: HashMap<String, PublicKeyComponents<Vec<u8>>>,
+    public: HashMap<String, Verifier>,
     jwks: Bytes,
 }
 
 impl KeySet {
-    /// Loads the keys, generating and storing an RS256 key when there is none.
+    /// Loads the keys, generating and storing a key of each algorithm that has none.
     pub async fn load_or_create(
         db: &DatabaseConnection,
         master: &MasterKey,
     ) -> Result<KeySet, KeyError> {
         let mut rows = signing_keys::list(db).await?;
-        if !rows
-            .iter()
-            .any(|row| row.active && row.alg == "RS256" && row.retire_after.is_none())
-        {
+        let mut generated = false;
+        for alg in ALGS {
+            if rows
+                .iter()
+                .any(|row| row.active && row.alg == alg && row.retire_after.is_none())
+            {
+                continue;
+            }
             let master = master.clone();
-            let row = tokio::task::spawn_blocking(move || generate_rs256(&master))
+            let row = tokio::task::spawn_blocking(move || generate(alg, &master))
                 .await
                 .map_err(|e| KeyError::Task(e.to_string()))??;
-            tracing::info!(kid = %row.kid, "generated RS256 signing key");
+            tracing::info!(kid = %row.kid, alg, "generated signing key");
             signing_keys::insert(db, row).await?;
+            generated = true;
+        }
+        if generated {
             // Re-read so that nodes starting at the same moment agree on the oldest key.
             rows = signing_keys::list(db).await?;
         }
         KeySet::from_rows(&rows, master, crate::clock::now())
     }
 
-    /// Builds the key set as of `now`. The signing key is the one with the latest `use_from`
-    /// that has been reached (ties go to the oldest, so nodes that generated keys at the same
-    /// moment agree); the JWKS holds every key not yet past `retire_after`, including keys
-    /// published ahead of use.
+    /// Builds the key set as of `now`. The signing key of each algorithm is the one with the
+    /// latest `use_from` that has been reached (ties go to the oldest, so nodes that generated
+    /// keys at the same moment agree); the JWKS holds every key not yet past
+    /// `retire_after`, including keys published ahead of use.
     fn from_rows(
         rows: &[signing_keys::Model],
         master: &MasterKey,
         now: i64,
     ) -> Result<KeySet, KeyError> {
-        let active = signer(rows, now).ok_or_else(|| KeyError::Unusable {
-            kid: "-".into(),
-            reason: "no active RS256 key".into(),
-        })?;
-        let der = master.open(SEAL_PURPOSE, &active.private_key_encrypted)?;
-        let key_pair = KeyPair::from_pkcs8(&der).map_err(|e| KeyError::Unusable {
-            kid: active.kid.clone(),
-            reason: e.to_string(),
-        })?;
+        let mut signers = HashMap::new();
+        for alg in ALGS {
+            let Some(row) = signer(rows, now, alg) else {
+                continue;
+            };
+            let unusable = |reason: String| KeyError::Unusable {
+                kid: row.kid.clone(),
+                reason,
+            };
+            let der = master.open(SEAL_PURPOSE, &row.private_key_encrypted)?;
+            let key = match alg {
+                "RS256" => {
+                    Signer::Rsa(KeyPair::from_pkcs8(&der).map_err(|e| unusable(e.to_string()))?)
+                }
+                "ES256" => Signer::Ec(
+                    EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &der)
+                        .map_err(|e| unusable(e.to_string()))?,
+                ),
+                _ => Signer::Ed(
+                    Ed25519KeyPair::from_pkcs8(&der).map_err(|e| unusable(e.to_string()))?,
+                ),
+            };
+            signers.insert(alg, (row.kid.clone(), key));
+        }
+        if !signers.contains_key("RS256") {
+            return Err(KeyError::Unusable {
+                kid: "-".into(),
+                reason: "no active RS256 key".into(),
+            });
+        }
 
         let mut public = HashMap::new();
         let mut jwks_keys = Vec::new();
         for row in rows
             .iter()
-            .filter(|row| row.alg == "RS256" && row.retire_after.is_none_or(|retire| retire > now))
+            .filter(|row| ALGS.contains(&row.alg.as_str()))
+            .filter(|row| row.retire_after.is_none_or(|retire| retire > now))
         {
             let jwk: serde_json::Value =
                 serde_json::from_str(&row.public_jwk).map_err(|e| KeyError::Unusable {
@@ -102,20 +151,21 @@ impl KeySet {
                         reason: format!("public JWK has no valid `{name}`"),
                     })
             };
-            public.insert(
-                row.kid.clone(),
-                PublicKeyComponents {
+            let verifier = match row.alg.as_str() {
+                "RS256" => Verifier::Rsa(PublicKeyComponents {
                     n: component("n")?,
                     e: component("e")?,
-                },
-            );
+                }),
+                "ES256" => Verifier::Ec([vec![4u8], component("x")?, component("y")?].concat()),
+                _ => Verifier::Ed(component("x")?),
+            };
+            public.insert(row.kid.clone(), verifier);
             jwks_keys.push(jwk);
         }
         let jwks = Bytes::from(json!({ "keys": jwks_keys }).to_string());
 
         Ok(KeySet {
-            kid: active.kid.clone(),
-            key_pair,
+            signers,
             rng: SystemRandom::new(),
             public,
             jwks,
@@ -126,28 +176,54 @@ impl KeySet {
         self.jwks.clone()
     }
 
-    /// The `kid` of the key that signs new tokens.
+    /// The `kid` of the RS256 key that signs new tokens.
     pub fn kid(&self) -> &str {
-        &self.kid
+        self.signers
+            .get("RS256")
+            .map_or("", |(kid, _)| kid.as_str())
     }
 
-    /// Signs a JWT with the active key: RS256, `kid` set, `typ` as given.
+    /// Signs a JWT with the active RS256 key, `kid` set, `typ` as given.
     pub fn sign_jwt(&self, typ: &str, claims: &serde_json::Value) -> Result<String, CryptoError> {
-        let header = json!({ "alg": "RS256", "typ": typ, "kid": self.kid });
+        self.sign_jwt_with("RS256", typ, claims)
+    }
+
+    /// Signs a JWT with the active key of `alg` (one of `ALGS`).
+    pub fn sign_jwt_with(
+        &self,
+        alg: &str,
+        typ: &str,
+        claims: &serde_json::Value,
+    ) -> Result<String, CryptoError> {
+        let (kid, key) = self.signers.get(alg).ok_or_else(|| {
+            CryptoError::from_static("no signing key for the requested algorithm")
+        })?;
+        let header = json!({ "alg": alg, "typ": typ, "kid": kid });
         let mut token = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let mut signature = vec![0u8; self.key_pair.public_modulus_len()];
-        self.key_pair
-            .sign(
-                &signature::RSA_PKCS1_SHA256,
-                &self.rng,
-                token.as_bytes(),
-                &mut signature,
-            )
-            .map_err(|_| CryptoError::from_static("RSA signing failed"))?;
+        let failed = |_| CryptoError::from_static("signing failed");
+        let signature = match key {
+            Signer::Rsa(pair) => {
+                let mut signature = vec![0u8; pair.public_modulus_len()];
+                pair.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &self.rng,
+                    token.as_bytes(),
+                    &mut signature,
+                )
+                .map_err(failed)?;
+                signature
+            }
+            Signer::Ec(pair) => pair
+                .sign(&self.rng, token.as_bytes())
+                .map_err(failed)?
+                .as_ref()
+                .to_vec(),
+            Signer::Ed(pair) => pair.sign(token.as_bytes()).as_ref().to_vec(),
+        };
         token.push('.');
         token.push_str(&URL_SAFE_NO_PAD.encode(signature));
         Ok(token)
@@ -163,21 +239,87 @@ impl KeySet {
         }
         let header: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header_b64).ok()?).ok()?;
-        if header["alg"] != "RS256" {
-            return None;
-        }
         let key = self.public.get(header["kid"].as_str()?)?;
         let signature = URL_SAFE_NO_PAD.decode(signature_b64).ok()?;
-        let signed = &token[..header_b64.len() + 1 + claims_b64.len()];
-        key.verify(
-            &signature::RSA_PKCS1_2048_8192_SHA256,
-            signed.as_bytes(),
-            &signature,
-        )
-        .ok()?;
+        let signed = &token.as_bytes()[..header_b64.len() + 1 + claims_b64.len()];
+        // The key decides the algorithm, so a header cannot switch a key to another one.
+        let verified = match (header["alg"].as_str()?, key) {
+            ("RS256", Verifier::Rsa(components)) => components
+                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, signed, &signature)
+                .is_ok(),
+            ("ES256", Verifier::Ec(point)) => {
+                UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                    .verify(signed, &signature)
+                    .is_ok()
+            }
+            ("EdDSA", Verifier::Ed(public)) => UnparsedPublicKey::new(&signature::ED25519, public)
+                .verify(signed, &signature)
+                .is_ok(),
+            _ => false,
+        };
+        if !verified {
+            return None;
+        }
         let claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims_b64).ok()?).ok()?;
         Some((header, claims))
     }
+}
+
+/// Generates a key of `alg` and seals its private part.
+fn generate(alg: &str, master: &MasterKey) -> Result<signing_keys::Model, KeyError> {
+    match alg {
+        "RS256" => generate_rs256(master),
+        "ES256" => {
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &SystemRandom::new(),
+            )
+            .map_err(|_| KeyError::Generate)?;
+            let pair = EcdsaKeyPair::from_pkcs8(
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                pkcs8.as_ref(),
+            )
+            .map_err(|_| KeyError::Generate)?;
+            let point = pair.public_key().as_ref();
+            let x = URL_SAFE_NO_PAD.encode(&point[1..33]);
+            let y = URL_SAFE_NO_PAD.encode(&point[33..65]);
+            // RFC 7638 thumbprint members in lexicographic order.
+            let thumbprint = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+            let kid = URL_SAFE_NO_PAD.encode(sha256(thumbprint.as_bytes()));
+            let jwk = json!({ "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid, "x": x, "y": y });
+            sealed_row(master, "ES256", kid, jwk, pkcs8.as_ref())
+        }
+        _ => {
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+                .map_err(|_| KeyError::Generate)?;
+            let pair =
+                Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| KeyError::Generate)?;
+            let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+            let thumbprint = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+            let kid = URL_SAFE_NO_PAD.encode(sha256(thumbprint.as_bytes()));
+            let jwk = json!({ "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "kid": kid, "x": x });
+            sealed_row(master, "EdDSA", kid, jwk, pkcs8.as_ref())
+        }
+    }
+}
+
+fn sealed_row(
+    master: &MasterKey,
+    alg: &str,
+    kid: String,
+    jwk: serde_json::Value,
+    pkcs8: &[u8],
+) -> Result<signing_keys::Model, KeyError> {
+    Ok(signing_keys::Model {
+        kid,
+        alg: alg.into(),
+        private_key_encrypted: master.seal(SEAL_PURPOSE, pkcs8)?,
+        public_jwk: jwk.to_string(),
+        active: true,
+        created_at: crate::clock::now(),
+        use_from: 0,
+        retire_after: None,
+    })
 }
 
 fn generate_rs256(master: &MasterKey) -> Result<signing_keys::Model, KeyError> {
@@ -204,12 +346,16 @@ fn generate_rs256(master: &MasterKey) -> Result<signing_keys::Model, KeyError> {
     })
 }
 
-/// The key that signs at `now`; see [`KeySet::from_rows`].
-fn signer(rows: &[signing_keys::Model], now: i64) -> Option<&signing_keys::Model> {
+/// The key of `alg` that signs at `now`; see [`KeySet::from_rows`].
+fn signer<'a>(
+    rows: &'a [signing_keys::Model],
+    now: i64,
+    alg: &str,
+) -> Option<&'a signing_keys::Model> {
     rows.iter()
         .filter(|row| {
             row.active
-                && row.alg == "RS256"
+                && row.alg == alg
                 && row.use_from <= now
                 && row.retire_after.is_none_or(|retire| retire > now)
         })
@@ -222,7 +368,11 @@ fn signer(rows: &[signing_keys::Model], now: i64) -> Option<&signing_keys::Model
 
 /// Describes the rows that decide the key set at `now`, to tell whether a reload changes it.
 fn fingerprint(rows: &[signing_keys::Model], now: i64) -> String {
-    let signing = signer(rows, now).map_or("-", |row| row.kid.as_str());
+    let signing: Vec<&str> = ALGS
+        .iter()
+        .map(|alg| signer(rows, now, alg).map_or("-", |row| row.kid.as_str()))
+        .collect();
+    let signing = signing.join(",");
     let published: Vec<&str> = rows
         .iter()
         .filter(|row| row.retire_after.is_none_or(|retire| retire > now))
@@ -231,9 +381,9 @@ fn fingerprint(rows: &[signing_keys::Model], now: i64) -> String {
     format!("{signing}|{}", published.join(","))
 }
 
-/// Adds a new RS256 key that is published at once and signs from `now + use_in_secs`. Every
-/// older key leaves the JWKS `retire_grace_secs` after that, when the tokens it signed have
-/// expired.
+/// Adds a new key of every algorithm that is published at once and signs from
+/// `now + use_in_secs`. Every older key leaves the JWKS `retire_grace_secs` after that, when
+/// the tokens it signed have expired. Returns the new RS256 key.
 pub async fn rotate(
     db: &DatabaseConnection,
     master: &MasterKey,
@@ -241,16 +391,22 @@ pub async fn rotate(
     use_in_secs: i64,
     retire_grace_secs: i64,
 ) -> Result<signing_keys::Model, KeyError> {
-    let sealing = master.clone();
-    let mut row = tokio::task::spawn_blocking(move || generate_rs256(&sealing))
-        .await
-        .map_err(|e| KeyError::Task(e.to_string()))??;
-    row.created_at = now;
-    row.use_from = now + use_in_secs.max(0);
-    signing_keys::insert(db, row.clone()).await?;
-    signing_keys::retire_others(db, &row.kid, row.use_from + retire_grace_secs).await?;
-    tracing::info!(kid = %row.kid, use_from = row.use_from, "signing key added by rotation");
-    Ok(row)
+    let mut rs256 = None;
+    for alg in ALGS {
+        let sealing = master.clone();
+        let mut row = tokio::task::spawn_blocking(move || generate(alg, &sealing))
+            .await
+            .map_err(|e| KeyError::Task(e.to_string()))??;
+        row.created_at = now;
+        row.use_from = now + use_in_secs.max(0);
+        signing_keys::insert(db, row.clone()).await?;
+        signing_keys::retire_others(db, alg, &row.kid, row.use_from + retire_grace_secs).await?;
+        tracing::info!(kid = %row.kid, alg, use_from = row.use_from, "signing key added by rotation");
+        if alg == "RS256" {
+            rs256 = Some(row);
+        }
+    }
+    rs256.ok_or(KeyError::Generate)
 }
 
 /// The node's current key set. Every node re-reads the keys from the database on a timer, so
@@ -287,6 +443,15 @@ impl Keys {
         self.current().sign_jwt(typ, claims)
     }
 
+    pub fn sign_jwt_with(
+        &self,
+        alg: &str,
+        typ: &str,
+        claims: &serde_json::Value,
+    ) -> Result<String, CryptoError> {
+        self.current().sign_jwt_with(alg, typ, claims)
+    }
+
     pub fn verify_jwt(&self, token: &str) -> Option<(serde_json::Value, serde_json::Value)> {
         self.current().verify_jwt(token)
     }
@@ -310,7 +475,7 @@ impl Keys {
             return Ok(false);
         }
         let set = KeySet::from_rows(&rows, master, now)?;
-        let kid = set.kid.clone();
+        let kid = set.kid().to_owned();
         if let Ok(mut current) = self.current.write() {
             *current = std::sync::Arc::new(set);
         }

@@ -281,7 +281,7 @@ pub async fn issue_tokens(
         }
         let id_token = state
             .keys
-            .sign_jwt("JWT", &id_claims)
+            .sign_jwt_with(&client.id_token_signed_response_alg, "JWT", &id_claims)
             .map_err(OAuthError::server_error)?;
         response["id_token"] = json!(id_token);
     }

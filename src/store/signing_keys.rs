@@ -53,14 +53,16 @@ pub async fn insert(db: &DatabaseConnection, model: Model) -> Result<(), DbErr> 
     Ok(())
 }
 
-/// Sets the retirement time of every key that has none yet, except `keep_kid`.
+/// Sets the retirement time of every key of `alg` that has none yet, except `keep_kid`.
 pub async fn retire_others(
     db: &DatabaseConnection,
+    alg: &str,
     keep_kid: &str,
     retire_after: i64,
 ) -> Result<(), DbErr> {
     Entity::update_many()
         .col_expr(Column::RetireAfter, Expr::value(Some(retire_after)))
+        .filter(Column::Alg.eq(alg))
         .filter(Column::Kid.ne(keep_kid))
         .filter(Column::RetireAfter.is_null())
         .exec(db)

@@ -42,6 +42,8 @@ pub struct Model {
     pub subject_type: String,
     /// Host whose clients share pairwise identifiers; None means the redirect URIs' host.
     pub sector_identifier: Option<String>,
+    /// Signature algorithm of the client's ID tokens and logout tokens: RS256, ES256 or EdDSA.
+    pub id_token_signed_response_alg: String,
 }
 
 /// An identity type a system offers, and whether enterprises may apply for it.
@@ -132,6 +134,8 @@ pub struct NewSystem<'a> {
     /// True gives the client pairwise subject identifiers.
     pub pairwise: bool,
     pub sector_identifier: Option<&'a str>,
+    /// One of `oidc::keys::ALGS`; empty means RS256.
+    pub id_token_alg: &'a str,
 }
 
 pub async fn find_by_client_id<C: ConnectionTrait>(
@@ -185,6 +189,11 @@ pub async fn insert(
         }
         .to_owned()),
         sector_identifier: Set(system.sector_identifier.map(str::to_owned)),
+        id_token_signed_response_alg: Set(if system.id_token_alg.is_empty() {
+            "RS256".to_owned()
+        } else {
+            system.id_token_alg.to_owned()
+        }),
         ..Default::default()
     }
     .insert(db)

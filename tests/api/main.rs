@@ -16,6 +16,7 @@ mod operations;
 mod par;
 mod phone_login;
 mod refresh;
+mod signing;
 mod staff;
 mod stock;
 mod subjects;

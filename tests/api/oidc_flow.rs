@@ -181,6 +181,10 @@ async fn discovery_and_jwks_advertise_strict_settings() {
         metadata["authorization_response_iss_parameter_supported"],
         true
     );
+    assert_eq!(
+        metadata["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256", "ES256", "EdDSA"])
+    );
     assert_eq!(metadata["request_uri_parameter_supported"], false);
 
     let jwks: serde_json::Value = reqwest::get(app.url("/jwks"))
@@ -189,7 +193,9 @@ async fn discovery_and_jwks_advertise_strict_settings() {
         .json()
         .await
         .unwrap();
-    let key = &jwks["keys"][0];
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 3, "one key per algorithm");
+    let key = keys.iter().find(|key| key["alg"] == "RS256").unwrap();
     assert_eq!(key["kty"], "RSA");
     assert_eq!(key["alg"], "RS256");
     assert_eq!(key["e"], "AQAB");
