@@ -1119,3 +1119,102 @@ async fn two_node_processes_share_one_database() {
     node_b.wait().unwrap();
     assert!(seen, "key {kid} did not reach both nodes");
 }
+
+#[test]
+fn client_add_checks_new_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = [
+        "client",
+        "add",
+        "--name",
+        "Test client",
+        "--redirect-uri",
+        "https://rp.example.cn/callback",
+    ];
+    let add = |client_id: &str, extra: &[&str]| {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend(["--client-id", client_id]);
+        args.extend(extra);
+        unilogin(dir.path(), &args)
+    };
+    let stderr = |output: &Output| String::from_utf8_lossy(&output.stderr).into_owned();
+
+    let public = add("public-app", &["--auth-method", "none"]);
+    assert!(public.status.success(), "{public:?}");
+    assert!(stdout(&public).contains("client_id:     public-app"));
+    assert!(
+        !stdout(&public).contains("client_secret"),
+        "{}",
+        stdout(&public)
+    );
+
+    let no_keys = add("keyed", &["--auth-method", "private_key_jwt"]);
+    assert!(!no_keys.status.success());
+    assert!(
+        stderr(&no_keys).contains("needs --jwks-file"),
+        "{}",
+        stderr(&no_keys)
+    );
+
+    let private = dir.path().join("private.json");
+    std::fs::write(
+        &private,
+        r#"{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}]}"#,
+    )
+    .unwrap();
+    let with_private = add(
+        "keyed",
+        &[
+            "--auth-method",
+            "private_key_jwt",
+            "--jwks-file",
+            private.to_str().unwrap(),
+        ],
+    );
+    assert!(!with_private.status.success());
+    assert!(
+        stderr(&with_private).contains("contains a private key"),
+        "{}",
+        stderr(&with_private)
+    );
+
+    let two_hosts = add(
+        "pairwise",
+        &[
+            "--subject-type",
+            "pairwise",
+            "--redirect-uri",
+            "https://other.example.cn/callback",
+        ],
+    );
+    assert!(!two_hosts.status.success());
+    assert!(
+        stderr(&two_hosts).contains("give --sector-identifier"),
+        "{}",
+        stderr(&two_hosts)
+    );
+
+    let bad_alg = add("hmac", &["--id-token-alg", "HS256"]);
+    assert!(!bad_alg.status.success());
+    assert!(
+        stderr(&bad_alg).contains("invalid --id-token-alg `HS256`"),
+        "{}",
+        stderr(&bad_alg)
+    );
+
+    let logout = add(
+        "notified",
+        &[
+            "--backchannel-logout-uri",
+            "https://rp.example.cn/backchannel",
+            "--frontchannel-logout-uri",
+            "javascript:alert(1)",
+        ],
+    );
+    assert!(!logout.status.success());
+    assert!(
+        stderr(&logout).contains("invalid --frontchannel-logout-uri"),
+        "{}",
+        stderr(&logout)
+    );
+}

@@ -1,11 +1,13 @@
 //! The whole flow with the `openidconnect` crate as the relying party.
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreProviderMetadata,
+    CoreUserInfoClaims,
 };
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl,
+    ProviderMetadataWithLogout, RedirectUrl, RequestTokenError, Scope, TokenResponse,
 };
 use reqwest::StatusCode;
 
@@ -157,6 +159,60 @@ async fn new_account_signs_in_with_openidconnect_client() {
         .and_then(|n| n.get(None))
         .map(|n| n.as_str().to_owned());
     assert_eq!(name.as_deref(), Some("张三"));
+
+    // Refresh rotates the refresh token; the old one is then refused.
+    let first_refresh = tokens.refresh_token().unwrap();
+    let refreshed = client
+        .exchange_refresh_token(first_refresh)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap();
+    let second_refresh = refreshed.refresh_token().unwrap();
+    assert_ne!(second_refresh.secret(), first_refresh.secret());
+    let refreshed_claims = refreshed
+        .id_token()
+        .unwrap()
+        .claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
+        .unwrap();
+    assert_eq!(refreshed_claims.subject(), claims.subject());
+    let reused = client
+        .exchange_refresh_token(first_refresh)
+        .unwrap()
+        .request_async(&http)
+        .await;
+    match reused {
+        Err(RequestTokenError::ServerResponse(response)) => {
+            assert_eq!(response.error(), &CoreErrorResponseType::InvalidGrant);
+        }
+        other => panic!("reused refresh token: {other:?}"),
+    }
+
+    // RP-initiated logout with the crate's request builder.
+    let logout_metadata = ProviderMetadataWithLogout::discover_async(
+        IssuerUrl::new(app.issuer.clone()).unwrap(),
+        &http,
+    )
+    .await
+    .unwrap();
+    let end_session = logout_metadata
+        .additional_metadata()
+        .end_session_endpoint
+        .clone()
+        .unwrap();
+    let logout_url = LogoutRequest::from(end_session)
+        .set_id_token_hint(refreshed.id_token().unwrap())
+        .set_post_logout_redirect_uri(
+            PostLogoutRedirectUrl::new(POST_LOGOUT_REDIRECT_URI.into()).unwrap(),
+        )
+        .set_state(CsrfToken::new("bye".into()))
+        .http_get_url();
+    let logout = browser.get(logout_url.as_str()).await;
+    assert_eq!(logout.status, StatusCode::SEE_OTHER, "{}", logout.body);
+    assert_eq!(
+        logout.location.as_deref(),
+        Some(format!("{POST_LOGOUT_REDIRECT_URI}?state=bye").as_str())
+    );
 }
 
 #[tokio::test]
