@@ -160,6 +160,15 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_pushed_requests_client_id")
+                    .table(PushedRequests::Table)
+                    .col(PushedRequests::ClientId)
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 }

@@ -20,6 +20,9 @@ pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 /// Lifetime of a pushed request, in seconds. The RFC suggests 5 to 600; a browser redirect
 /// follows at once.
 pub const PAR_TTL_SECS: i64 = 60;
+/// Maximum unexpired pushed requests per client. Public clients push without credentials,
+/// so this bounds what anyone can store in their name.
+pub const MAX_LIVE_PER_CLIENT: u64 = 200;
 
 /// `POST /par`.
 pub async fn push(
@@ -58,8 +61,20 @@ pub async fn push(
     super::authorize::check_request(&params, &state.keys, &state.config.server.issuer)
         .map_err(|error| OAuthError::new(error.error, error.description))?;
 
-    let secret = crypto::random_token().map_err(OAuthError::server_error)?;
     let now = state.clock.now();
+    if pushed_requests::count_live(&state.db, &client.client_id, now).await? >= MAX_LIVE_PER_CLIENT
+    {
+        tracing::warn!(client_id = %client.client_id, "too many pushed authorization requests");
+        let mut error = OAuthError::new(
+            "too_many_requests",
+            format!(
+                "the client has {MAX_LIVE_PER_CLIENT} unused pushed requests; use them or retry in {PAR_TTL_SECS} seconds"
+            ),
+        );
+        error.status = axum::http::StatusCode::TOO_MANY_REQUESTS;
+        return Err(error);
+    }
+    let secret = crypto::random_token().map_err(OAuthError::server_error)?;
     let stored = pushed_requests::Model {
         id: sha256_b64(&secret),
         client_id: client.client_id.clone(),

@@ -38,12 +38,17 @@ async fn authenticated(
     Ok((client, token.to_owned()))
 }
 
-/// Finds a token of `client`; tokens of other clients are treated as unknown.
-async fn find(
-    state: &SharedState,
-    client: &systems::Model,
-    token: &str,
-) -> Result<Option<Found>, OAuthError> {
+impl Found {
+    fn client_id(&self) -> &str {
+        match self {
+            Found::Access(record, _) => &record.client_id,
+            Found::Refresh(row) => &row.client_id,
+        }
+    }
+}
+
+/// Finds a token of any client.
+async fn find(state: &SharedState, token: &str) -> Result<Option<Found>, OAuthError> {
     if token.contains('.') {
         let Some((_, claims)) = state.keys.verify_jwt(token) else {
             return Ok(None);
@@ -53,12 +58,10 @@ async fn find(
         };
         return Ok(tokens::find(&state.db, jti)
             .await?
-            .filter(|record| record.client_id == client.client_id)
             .map(|record| Found::Access(record, claims)));
     }
     Ok(refresh_tokens::find(&state.db, &sha256_b64(token))
         .await?
-        .filter(|row| row.client_id == client.client_id)
         .map(Found::Refresh))
 }
 
@@ -79,7 +82,19 @@ pub async fn revoke(
 ) -> Result<Response, OAuthError> {
     let (client, token) = authenticated(&state, &headers, &body).await?;
     let now = state.clock.now();
-    match find(&state, &client, &token).await? {
+    let found = find(&state, &token).await?;
+    // RFC 7009 §2.1: a token issued to another client is refused, and left as it is.
+    if let Some(other) = found
+        .as_ref()
+        .filter(|found| found.client_id() != client.client_id)
+    {
+        tracing::warn!(client_id = %client.client_id, owner = %other.client_id(), "revocation of another client's token refused");
+        return Err(OAuthError::new(
+            "invalid_request",
+            "the token was not issued to this client",
+        ));
+    }
+    match found {
         Some(Found::Access(record, _)) => {
             tokens::revoke_jti(&state.db, &record.jti, now).await?;
         }
@@ -107,7 +122,11 @@ pub async fn introspect(
     }
     let now = state.clock.now();
     let inactive = json!({ "active": false });
-    let answer = match find(&state, &client, &token).await? {
+    // Tokens of other clients are reported inactive, as RFC 7662 §2.2 allows.
+    let found = find(&state, &token)
+        .await?
+        .filter(|found| found.client_id() == client.client_id);
+    let answer = match found {
         Some(Found::Access(record, claims))
             if record.revoked_at.is_none() && record.expires_at > now =>
         {

@@ -33,6 +33,16 @@ pub async fn insert(db: &DatabaseConnection, model: Model) -> Result<(), DbErr> 
     Ok(())
 }
 
+/// Counts the client's requests that have not expired.
+pub async fn count_live(db: &DatabaseConnection, client_id: &str, now: i64) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    Entity::find()
+        .filter(Column::ClientId.eq(client_id))
+        .filter(Column::ExpiresAt.gt(now))
+        .count(db)
+        .await
+}
+
 /// Finds a request without using it up.
 pub async fn find(db: &DatabaseConnection, id: &str) -> Result<Option<Model>, DbErr> {
     Entity::find_by_id(id.to_owned()).one(db).await

@@ -170,3 +170,20 @@ async fn client_requiring_par_rejects_plain_request() {
     let callback = sign_in(&app, &browser, &url, PHONE).await;
     assert!(query_param(&callback, "code").is_some(), "{callback}");
 }
+
+#[tokio::test]
+async fn pushes_per_client_are_capped() {
+    let app = spawn_app().await;
+    for _ in 0..200 {
+        let (status, body, _) = push(&app, &[]).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body, _) = push(&app, &[]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["error"], "too_many_requests");
+
+    // Expired requests no longer count.
+    app.state.clock.advance(61);
+    let (status, _, _) = push(&app, &[]).await;
+    assert_eq!(status, StatusCode::CREATED);
+}

@@ -116,6 +116,22 @@ async fn refresh_bound_to_client_and_scope_narrows() {
         "invalid_grant"
     );
 
+    // Another client may not revoke the token (RFC 7009 §2.1), and it stays usable.
+    let foreign_revoke = post(
+        &app,
+        "/revoke",
+        ("bidding", "bidding-secret"),
+        &[("token", token)],
+    )
+    .await;
+    assert_eq!(foreign_revoke.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = foreign_revoke.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(
+        body["error_description"],
+        "the token was not issued to this client"
+    );
+
     let unauthenticated = reqwest::Client::new()
         .post(app.url("/token"))
         .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
