@@ -80,6 +80,7 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
     let params = crate::oidc::parse_unique_params(input)
         .map_err(|name| Error::page(StatusCode::BAD_REQUEST, "invalid_request_duplicate", name))?;
     let (params, pushed) = resolve_pushed(state, params).await?;
+    let (params, object_error) = super::request_object::resolve(state, params).await?;
     let param = |name: &str| {
         params
             .get(name)
@@ -116,6 +117,14 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
     let client_state = param("state")
         .filter(|v| v.len() <= MAX_PARAM_LEN)
         .map(str::to_owned);
+    if let Some(reason) = object_error {
+        return Ok(redirect_to_client(
+            state,
+            redirect_uri,
+            client_state.as_deref(),
+            Err(redirect_error("invalid_request_object", reason)),
+        ));
+    }
     if system.require_par && !pushed {
         return Ok(redirect_to_client(
             state,

@@ -382,6 +382,11 @@ impl<'a> Jws<'a> {
         })
     }
 
+    /// Whether the token has no signature, as an `alg` `none` JWS has.
+    pub fn is_unsigned(&self) -> bool {
+        self.signature.is_empty()
+    }
+
     /// Verifies the signature with one of the keys: the one named by `kid`, or else any key
     /// of the algorithm's type. `alg` `none` and HMAC algorithms never verify.
     pub fn verify(&self, keys: &[ClientKey]) -> bool {

@@ -55,7 +55,10 @@ pub fn metadata(issuer: &str) -> Bytes {
         "prompt_values_supported": ["none", "login", "select_account"],
         "ui_locales_supported": ["zh-CN", "en"],
         "claims_parameter_supported": true,
-        "request_parameter_supported": false,
+        "request_parameter_supported": true,
+        "request_object_signing_alg_values_supported": [
+            "none", "RS256", "PS256", "ES256", "EdDSA"
+        ],
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
     });

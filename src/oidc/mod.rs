@@ -10,6 +10,7 @@ pub mod keys;
 pub mod logout;
 pub mod par;
 pub mod refresh;
+pub mod request_object;
 pub mod revocation;
 pub mod token;
 pub mod userinfo;

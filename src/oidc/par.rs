@@ -43,6 +43,19 @@ pub async fn push(
         params.remove(name);
     }
     params.insert("client_id".to_owned(), client.client_id.clone());
+    let (mut params, object_error) = super::request_object::resolve(&state, params)
+        .await
+        .map_err(|_| {
+            OAuthError::new(
+                "invalid_request",
+                "the request object names no known client",
+            )
+        })?;
+    if let Some(reason) = object_error {
+        return Err(OAuthError::new("invalid_request_object", reason));
+    }
+    // The object's client_id, when present, was checked against the authenticated client.
+    params.insert("client_id".to_owned(), client.client_id.clone());
 
     let redirect_uri = params
         .get("redirect_uri")

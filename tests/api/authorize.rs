@@ -103,10 +103,14 @@ async fn scope_without_openid_rejected() {
 }
 
 #[tokio::test]
-async fn request_objects_unsupported() {
+async fn request_uri_by_reference_unsupported() {
     let app = spawn_app().await;
-    let (error, _) = client_error(&app, &[("request", "eyJhbGciOiJub25lIn0.e30.")]).await;
-    assert_eq!(error, "request_not_supported");
+    let (error, _) = client_error(
+        &app,
+        &[("request_uri", "https://rp.example.cn/request.jwt")],
+    )
+    .await;
+    assert_eq!(error, "request_uri_not_supported");
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ mod operations;
 mod par;
 mod phone_login;
 mod refresh;
+mod request_object;
 mod signing;
 mod staff;
 mod stock;
