@@ -50,8 +50,8 @@ pub type SharedState = Arc<AppState>;
 
 impl AppState {
     /// Returns the `sub` a client sees for an account: the account id, or for a pairwise
-    /// client a keyed hash of its sector and the account id, which clients of other sectors
-    /// cannot link and which reveals nothing about how many accounts exist.
+    /// client a keyed hash of its sector and the account id. Clients of other sectors cannot
+    /// link a pairwise `sub`, and it reveals nothing about how many accounts exist.
     pub fn subject(&self, client: &crate::store::systems::Model, account_id: i32) -> String {
         match client.pairwise_sector() {
             None => account_id.to_string(),

@@ -514,8 +514,8 @@ impl Config {
         self.server.issuer.starts_with("https://")
     }
 
-    /// How long a replaced signing key stays in the JWKS after its successor starts signing:
-    /// the longest token lifetime plus five minutes of clock skew.
+    /// Returns how long a replaced signing key stays in the JWKS after its successor starts
+    /// signing: the maximum token lifetime plus five minutes of clock skew.
     pub fn key_retire_grace_secs(&self) -> i64 {
         self.tokens
             .id_token_ttl_secs

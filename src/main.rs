@@ -163,7 +163,7 @@ enum ClientCommand {
         /// URL that receives provisioning events (signed Security Event Tokens).
         #[arg(long)]
         provisioning_endpoint: Option<String>,
-        /// How the client authenticates at the token endpoint: client_secret_basic,
+        /// Client authentication method at the token endpoint: client_secret_basic,
         /// client_secret_post, private_key_jwt (needs --jwks-file) or none (a public client
         /// with PKCE alone).
         #[arg(long, default_value = "client_secret_basic")]
@@ -298,7 +298,7 @@ fn validate_sector(
     Ok(())
 }
 
-/// Reads a client's JWK Set and checks that it holds at least one usable public key.
+/// Reads a client's JWK Set and checks that it contains at least one usable public key.
 fn read_client_jwks(path: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read --jwks-file {}", path.display()))?;

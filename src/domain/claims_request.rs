@@ -109,7 +109,7 @@ fn names(members: &Map<String, Value>, target: &str) -> Result<Vec<String>, Stri
     }
 }
 
-/// Whether the granted scope releases the claim.
+/// Returns whether the granted scope releases the claim.
 pub fn scope_releases(scope: &str, claim: &str) -> bool {
     let has = |name: &str| super::scope::contains(scope, name);
     (has("profile") && PROFILE_CLAIMS.contains(&claim))

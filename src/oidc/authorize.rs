@@ -176,8 +176,8 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
     let session = current_session(state, headers, now).await?;
     let prompt = validated.prompt.as_deref().unwrap_or("");
     // A session of a user other than the one id_token_hint names cannot complete silently.
-    // NOTE: after a fresh sign-in the code is issued to whoever signed in; the hinted user is
-    // not compared again then.
+    // NOTE: after a fresh sign-in the code is issued to the account that signed in, because
+    // the hinted user is not compared again then.
     let hinted_user = |s: &sessions::Model| {
         validated
             .hinted_sub

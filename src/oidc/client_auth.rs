@@ -161,7 +161,7 @@ async fn authenticate_public(
         client_id.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
     match systems::find_by_client_id(&state.db, client_id).await? {
         Some(system) if system.is_public() => Ok(system),
-        // The same answer for a confidential client without credentials and an unknown
+        // The same response for a confidential client without credentials and an unknown
         // client, so the response does not reveal which clients exist.
         Some(system) => {
             tracing::warn!(client_id, registered = %system.token_endpoint_auth_method, "confidential client sent no credentials");
@@ -202,7 +202,7 @@ async fn authenticate_with_assertion(
     if body_client_id.is_some_and(|id| id != client_id) {
         return Err(invalid("client_id differs from the assertion's `sub`"));
     }
-    // An unknown client and a client of another method get the same answer as a bad
+    // An unknown client and a client of another method get the same response as a bad
     // signature, so assertions cannot probe which clients exist.
     let Some(system) = systems::find_by_client_id(&state.db, client_id).await? else {
         tracing::warn!(client_id, "client assertion for an unknown client");
@@ -283,7 +283,7 @@ enum KeyMaterial {
     Ed25519(Vec<u8>),
 }
 
-/// Parses a client's JWK Set. Keys for encryption (`use` `enc`) are skipped; a key with
+/// Parses a client's JWK Set. Keys for encryption (`use` `enc`) are skipped. A key with
 /// private parts, an unknown type or bad members is an error, as is a set without keys.
 pub fn parse_client_jwks(text: &str) -> Result<Vec<ClientKey>, String> {
     let set: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
@@ -382,7 +382,7 @@ impl<'a> Jws<'a> {
         })
     }
 
-    /// Whether the token has no signature, as an `alg` `none` JWS has.
+    /// Returns whether the token has no signature, as an `alg` `none` JWS has.
     pub fn is_unsigned(&self) -> bool {
         self.signature.is_empty()
     }

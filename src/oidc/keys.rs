@@ -92,7 +92,7 @@ impl KeySet {
 
     /// Builds the key set as of `now`. The signing key of each algorithm is the one with the
     /// latest `use_from` that has been reached (ties go to the oldest, so nodes that generated
-    /// keys at the same moment agree); the JWKS holds every key not yet past
+    /// keys at the same moment agree). The JWKS contains every key not yet past
     /// `retire_after`, including keys published ahead of use.
     fn from_rows(
         rows: &[signing_keys::Model],
@@ -346,7 +346,7 @@ fn generate_rs256(master: &MasterKey) -> Result<signing_keys::Model, KeyError> {
     })
 }
 
-/// The key of `alg` that signs at `now`; see [`KeySet::from_rows`].
+/// Returns the key of `alg` that signs at `now`, as [`KeySet::from_rows`] describes.
 fn signer<'a>(
     rows: &'a [signing_keys::Model],
     now: i64,

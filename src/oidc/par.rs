@@ -1,6 +1,6 @@
 //! Pushed authorization requests (RFC 9126). A client POSTs the authorization request to
-//! `/par` with its authentication; the request is checked as the authorization endpoint
-//! would and stored under a one-time `request_uri` that lives `PAR_TTL_SECS`.
+//! `/par` with its authentication. The request is checked as the authorization endpoint
+//! would check it, then stored under a one-time `request_uri` that lives `PAR_TTL_SECS`.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -103,7 +103,7 @@ pub async fn push(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-/// Why a `request_uri` could not be used.
+/// The reason a `request_uri` could not be used.
 pub enum Unusable {
     Unknown,
     OtherClient,

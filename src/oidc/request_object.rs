@@ -1,5 +1,5 @@
 //! Request objects passed by value in the `request` parameter (OpenID Connect Core §6.1).
-//! A client that registered keys must sign its objects with one of them; a client without
+//! A client that registered keys must sign its objects with one of them. A client without
 //! keys may send unsigned objects (`alg` `none`), which carry no more trust than the query
 //! parameters they replace. Request objects by reference (`request_uri` outside PAR) are
 //! not fetched, so the provider never makes requests to addresses a client names.

@@ -114,7 +114,7 @@ pub async fn introspect(
     body: Bytes,
 ) -> Result<Response, OAuthError> {
     let (client, token) = authenticated(&state, &headers, &body).await?;
-    // A public client holds no credentials, so anyone could introspect in its name.
+    // A public client has no credentials, so anyone could introspect in its name.
     if client.is_public() {
         return Err(OAuthError::invalid_client(
             "public clients cannot use introspection; authenticate as a confidential client",

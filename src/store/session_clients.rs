@@ -1,4 +1,4 @@
-//! Which clients each browser session has signed in to, so that logout can notify each of
+//! The clients each browser session has signed in to, so that logout can notify each of
 //! them (back-channel and front-channel logout).
 
 use sea_orm::ActiveValue::Set;

@@ -32,7 +32,7 @@ pub struct Model {
     pub provisioning_endpoint: Option<String>,
     /// The client's public keys, a JWK Set, for `private_key_jwt` client assertions.
     pub jwks: Option<String>,
-    /// Where logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0).
+    /// URL that receives logout tokens (OpenID Connect Back-Channel Logout 1.0).
     pub backchannel_logout_uri: Option<String>,
     /// Loaded in an iframe on sign-out (OpenID Connect Front-Channel Logout 1.0).
     pub frontchannel_logout_uri: Option<String>,
@@ -75,7 +75,7 @@ pub const AUTH_METHODS: [&str; 4] = [
 ];
 
 impl Model {
-    /// Whether the client is public: it holds no credentials and relies on PKCE alone.
+    /// Returns whether the client is public, with no credentials and PKCE alone.
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == AUTH_NONE
     }
@@ -95,7 +95,8 @@ impl Model {
             .and_then(|url| url.host_str().map(str::to_owned))
     }
 
-    /// Whether the client authenticates with its secret (basic or post; both are accepted).
+    /// Returns whether the client authenticates with its secret (basic and post are both
+    /// accepted).
     pub fn uses_secret(&self) -> bool {
         self.token_endpoint_auth_method == AUTH_SECRET_BASIC
             || self.token_endpoint_auth_method == AUTH_SECRET_POST

@@ -137,8 +137,8 @@ fn finish(
     response.into_response()
 }
 
-/// A content security policy that lets the page frame the clients' front-channel logout
-/// origins and nothing else.
+/// Builds a content security policy that lets the page frame the clients' front-channel
+/// logout origins and nothing else.
 fn frame_policy(frontchannel: &[String]) -> Option<axum::http::HeaderValue> {
     if frontchannel.is_empty() {
         return None;
