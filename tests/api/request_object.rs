@@ -20,8 +20,8 @@ fn unsigned(claims: &Value) -> String {
     )
 }
 
-/// The request parameters of `authorization_url` as request object claims, with the PKCE
-/// verifier.
+/// Returns the request parameters of `authorization_url` as request object claims, with the
+/// PKCE verifier.
 fn object_claims(app: &TestApp, client_id: &str, redirect_uri: &str) -> (Value, String) {
     let (url, verifier) = authorization_url(
         app,
