@@ -99,6 +99,10 @@ pub enum StartupError {
     Certificates(#[from] crate::auth::certificate::CertError),
     #[error("certificate listener: {0}")]
     Tls(#[from] crate::listener::TlsSetupError),
+    #[error(
+        "main listener TLS (server.tls_cert, server.tls_key): {0}; give a PEM certificate chain and its matching PEM private key"
+    )]
+    MainTls(crate::listener::TlsSetupError),
     #[error("cannot listen on {address} (certificate.listen): {source}")]
     CertificateListen {
         address: String,
@@ -544,10 +548,13 @@ impl Application {
             )
         };
         let main_tls = if state.config.main_listener_tls() {
-            Some(crate::listener::main_acceptor(
-                Path::new(&state.config.server.tls_cert),
-                Path::new(&state.config.server.tls_key),
-            )?)
+            Some(
+                crate::listener::main_acceptor(
+                    Path::new(&state.config.server.tls_cert),
+                    Path::new(&state.config.server.tls_key),
+                )
+                .map_err(StartupError::MainTls)?,
+            )
         } else {
             None
         };
@@ -643,6 +650,8 @@ impl Application {
                 Ok(())
             }
             None => {
+                // TODO: plain HTTP has no header read timeout, because axum::serve offers none;
+                // deployments put nginx (client_header_timeout) or this listener's TLS in front.
                 let app = router.into_make_service_with_connect_info::<SocketAddr>();
                 axum::serve(self.listener, app)
                     .with_graceful_shutdown(stopped)

@@ -280,6 +280,9 @@ pub enum ConfigError {
     Missing { path: PathBuf },
 }
 
+/// Largest accepted duration or count setting: ten years in seconds.
+const MAX_SETTING: i64 = 10 * 365 * 86_400;
+
 impl Config {
     /// Loads the layers. `path` is the TOML file; a missing file is skipped so that a fresh
     /// checkout runs on the defaults. Returns the config and the file it read, if any.
@@ -397,6 +400,34 @@ impl Config {
                     reason: format!("{value} must be above 0"),
                 });
             }
+            // Times and counts are added to Unix times, so a value near i64::MAX would overflow.
+            if value > MAX_SETTING {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: format!("{value} must be at most {MAX_SETTING}"),
+                });
+            }
+        }
+        let rotate_every = self.keys.rotate_every_secs;
+        if !(0..=MAX_SETTING).contains(&rotate_every)
+            || (rotate_every > 0 && rotate_every <= self.keys.publish_before_use_secs)
+        {
+            return Err(ConfigError::Invalid {
+                key: "keys.rotate_every_secs",
+                reason: format!(
+                    "{rotate_every} must be 0 (off) or above keys.publish_before_use_secs ({}), so each new key signs before the next rotation",
+                    self.keys.publish_before_use_secs
+                ),
+            });
+        }
+        if !(0..=MAX_SETTING).contains(&self.keys.publish_before_use_secs) {
+            return Err(ConfigError::Invalid {
+                key: "keys.publish_before_use_secs",
+                reason: format!(
+                    "{} must be between 0 and {MAX_SETTING}",
+                    self.keys.publish_before_use_secs
+                ),
+            });
         }
         if !self.certificate.listen.is_empty()
             && self.certificate.listen.parse::<SocketAddr>().is_err()
@@ -520,7 +551,7 @@ impl Config {
         self.tokens
             .id_token_ttl_secs
             .max(self.tokens.access_token_ttl_secs)
-            + 300
+            .saturating_add(300)
     }
 
     /// Whether the main listener serves TLS itself.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
@@ -201,6 +201,9 @@ pub fn server_files(
     }
 }
 
+/// Maximum time for a client to send a request's headers on a TLS listener, in seconds.
+const HEADER_READ_TIMEOUT_SECS: u64 = 30;
+
 /// Maximum wait for open connections to finish their requests after shutdown, in seconds.
 const DRAIN_SECS: u64 = 30;
 
@@ -260,7 +263,13 @@ pub async fn serve_tls(
                     router.clone().oneshot(request)
                 },
             );
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            // A client that sends its request headers slower than this is cut off, so slow
+            // clients cannot hold connections open indefinitely.
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(HEADER_READ_TIMEOUT_SECS));
             let connection = builder.serve_connection(TokioIo::new(tls), service);
             if let Err(error) = watcher.watch(connection.into_owned()).await {
                 tracing::debug!(peer = %peer, error = %error, "TLS connection ended with an error");

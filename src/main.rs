@@ -265,23 +265,26 @@ fn validate_logout_uris(logout: &LogoutArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Checks the sector of a pairwise client: a host name, or one host shared by every
-/// redirect URI when none is given.
-fn validate_sector(
+/// Returns the sector of a pairwise client: the given host name, or the one host shared by
+/// every redirect URI. A public client has none.
+fn sector_for(
     pairwise: bool,
-    sector_identifier: Option<&str>,
+    sector_identifier: Option<String>,
     redirect_uris: &[String],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<String>> {
+    if !pairwise {
+        if sector_identifier.is_some() {
+            bail!("--sector-identifier applies only with --subject-type pairwise");
+        }
+        return Ok(None);
+    }
     if let Some(sector) = sector_identifier {
         if sector.is_empty() || sector.contains(|c: char| c == '/' || c.is_whitespace()) {
             bail!(
                 "invalid --sector-identifier `{sector}`: give a host name such as fund.example.cn"
             );
         }
-        return Ok(());
-    }
-    if !pairwise {
-        return Ok(());
+        return Ok(Some(sector));
     }
     let hosts: std::collections::BTreeSet<String> = redirect_uris
         .iter()
@@ -295,7 +298,7 @@ fn validate_sector(
             listed.join(", ")
         );
     }
-    Ok(())
+    Ok(hosts.into_iter().next())
 }
 
 /// Reads a client's JWK Set and checks that it contains at least one usable public key.
@@ -368,8 +371,8 @@ async fn run() -> anyhow::Result<()> {
             let master = unilogin::app::load_master_key(&config)?;
             let now = unilogin::clock::now();
             let use_in = use_in.unwrap_or(config.keys.publish_before_use_secs);
-            if use_in < 0 {
-                bail!("invalid --use-in {use_in}: give seconds, 0 or more");
+            if !(0..=10 * 365 * 86_400).contains(&use_in) {
+                bail!("invalid --use-in {use_in}: give seconds from 0 to 315360000 (ten years)");
             }
             let grace = config.key_retire_grace_secs();
             let row = unilogin::oidc::keys::rotate(&db, &master, now, use_in, grace).await?;
@@ -521,7 +524,9 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
                 systems::SUBJECT_PAIRWISE => true,
                 other => bail!("invalid --subject-type `{other}`: use public or pairwise"),
             };
-            validate_sector(pairwise, sector_identifier.as_deref(), &redirect_uris)?;
+            // The sector is stored at registration, so later changes to the redirect URIs
+            // cannot change the client's pairwise subjects.
+            let sector_identifier = sector_for(pairwise, sector_identifier, &redirect_uris)?;
             if !unilogin::oidc::keys::ALGS.contains(&id_token_alg.as_str()) {
                 bail!(
                     "invalid --id-token-alg `{id_token_alg}`: use one of {}",
@@ -571,12 +576,21 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
                         }
                     })
                     .collect();
+                let subject = match system.pairwise_sector() {
+                    Some(sector) => format!("pairwise:{sector}"),
+                    None => systems::SUBJECT_PUBLIC.to_owned(),
+                };
+                let par = if system.require_par { "par" } else { "-" };
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     system.client_id,
                     system.name,
                     system.redirect_uri_list().join(" "),
-                    types.join(",")
+                    types.join(","),
+                    system.token_endpoint_auth_method,
+                    subject,
+                    system.id_token_signed_response_alg,
+                    par
                 );
             }
         }
@@ -595,6 +609,11 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
             if let Some(name) = &name {
                 unilogin::admin::platform::validate_name(name)
                     .map_err(|reason| anyhow::anyhow!("invalid --name: {reason}"))?;
+            }
+            if redirect_uris.iter().any(String::is_empty) {
+                bail!(
+                    "invalid --redirect-uri ``: give an http(s) URL; a client keeps at least one"
+                );
             }
             let uris: Vec<&str> = redirect_uris
                 .iter()

@@ -312,6 +312,15 @@ fn keys_export_refuses_shared_master_key() {
     );
     let negative = unilogin(dir.path(), &["keys", "rotate", "--use-in", "-5"]);
     assert!(!negative.status.success());
+    let huge = unilogin(
+        dir.path(),
+        &["keys", "rotate", "--use-in", "9223372036854775807"],
+    );
+    assert!(!huge.status.success());
+    assert!(
+        String::from_utf8_lossy(&huge.stderr).contains("invalid --use-in"),
+        "{huge:?}"
+    );
 
     let key_file = dir.path().join("master.key");
     let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
@@ -1192,6 +1201,66 @@ fn client_add_checks_new_options() {
         stderr(&two_hosts).contains("give --sector-identifier"),
         "{}",
         stderr(&two_hosts)
+    );
+
+    let pairwise = add(
+        "pairwise-one",
+        &[
+            "--subject-type",
+            "pairwise",
+            "--id-token-alg",
+            "ES256",
+            "--require-par",
+        ],
+    );
+    assert!(pairwise.status.success(), "{pairwise:?}");
+    // The sector is stored, so a later change of redirect URIs keeps the subjects.
+    let update = unilogin(
+        dir.path(),
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "pairwise-one",
+            "--redirect-uri",
+            "https://elsewhere.example.cn/callback",
+        ],
+    );
+    assert!(update.status.success(), "{update:?}");
+    let listed = stdout(&unilogin(dir.path(), &["client", "list"]));
+    let row = listed
+        .lines()
+        .find(|line| line.starts_with("pairwise-one\t"))
+        .unwrap();
+    assert!(
+        row.ends_with("\tclient_secret_basic\tpairwise:rp.example.cn\tES256\tpar"),
+        "{row}"
+    );
+
+    let empty_uri = unilogin(
+        dir.path(),
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "pairwise-one",
+            "--redirect-uri",
+            "",
+        ],
+    );
+    assert!(!empty_uri.status.success());
+    assert!(
+        stderr(&empty_uri).contains("invalid --redirect-uri"),
+        "{}",
+        stderr(&empty_uri)
+    );
+
+    let sector_public = add("public-sector", &["--sector-identifier", "rp.example.cn"]);
+    assert!(!sector_public.status.success());
+    assert!(
+        stderr(&sector_public).contains("applies only with --subject-type pairwise"),
+        "{}",
+        stderr(&sector_public)
     );
 
     let bad_alg = add("hmac", &["--id-token-alg", "HS256"]);

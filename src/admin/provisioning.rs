@@ -106,7 +106,7 @@ pub async fn deliver_due(
             Err(error) => {
                 let next = now + config.retry_delay(event.attempts + 1);
                 provisioning_events::mark_failed(&state.db, event.id, &error, next).await?;
-                tracing::warn!(event_id = %event.event_id, client_id = %event.system_id, attempts = event.attempts + 1, error, next_attempt_at = next, "provisioning event delivery failed; will retry");
+                tracing::warn!(event_id = %event.event_id, event_type = %event.event_type, client_id = %event.system_id, attempts = event.attempts + 1, error, next_attempt_at = next, "event delivery failed; will retry");
             }
         }
     }

@@ -391,6 +391,22 @@ pub async fn rotate(
     use_in_secs: i64,
     retire_grace_secs: i64,
 ) -> Result<signing_keys::Model, KeyError> {
+    // A key sealed with another master key would stop every node at its next reload, so the
+    // master key must open the keys already stored.
+    let rows = signing_keys::list(db).await?;
+    if let Some(existing) = rows
+        .iter()
+        .find(|row| row.active && row.retire_after.is_none())
+    {
+        master
+            .open(SEAL_PURPOSE, &existing.private_key_encrypted)
+            .map_err(|_| KeyError::Unusable {
+                kid: existing.kid.clone(),
+                reason: "the master key does not open the stored signing keys; use the master key the server runs with".into(),
+            })?;
+    }
+    let use_from = now.saturating_add(use_in_secs.max(0));
+    let retire_after = use_from.saturating_add(retire_grace_secs);
     let mut rs256 = None;
     for alg in ALGS {
         let sealing = master.clone();
@@ -398,9 +414,10 @@ pub async fn rotate(
             .await
             .map_err(|e| KeyError::Task(e.to_string()))??;
         row.created_at = now;
-        row.use_from = now + use_in_secs.max(0);
+        row.use_from = use_from;
         signing_keys::insert(db, row.clone()).await?;
-        signing_keys::retire_others(db, alg, &row.kid, row.use_from + retire_grace_secs).await?;
+        signing_keys::cancel_pending(db, alg, &row.kid, use_from, retire_after).await?;
+        signing_keys::retire_others(db, alg, &row.kid, retire_after).await?;
         tracing::info!(kid = %row.kid, alg, use_from = row.use_from, "signing key added by rotation");
         if alg == "RS256" {
             rs256 = Some(row);

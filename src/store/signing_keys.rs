@@ -53,6 +53,27 @@ pub async fn insert(db: &DatabaseConnection, model: Model) -> Result<(), DbErr> 
     Ok(())
 }
 
+/// Deactivates the keys of `alg` that were to start signing after `use_from`, so that a
+/// rotation for sooner is not overtaken later by a key rotated earlier. They never signed,
+/// so they leave the JWKS at `retire_after`.
+pub async fn cancel_pending(
+    db: &DatabaseConnection,
+    alg: &str,
+    keep_kid: &str,
+    use_from: i64,
+    retire_after: i64,
+) -> Result<u64, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::Active, Expr::value(false))
+        .col_expr(Column::RetireAfter, Expr::value(Some(retire_after)))
+        .filter(Column::Alg.eq(alg))
+        .filter(Column::Kid.ne(keep_kid))
+        .filter(Column::UseFrom.gt(use_from))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
 /// Sets the retirement time of every key of `alg` that has none yet, except `keep_kid`.
 pub async fn retire_others(
     db: &DatabaseConnection,

@@ -269,3 +269,52 @@ async fn scheduled_rotation_replaces_old_key() {
         .unwrap();
     assert_eq!(rows.len(), 6, "two keys of each algorithm");
 }
+
+#[tokio::test]
+async fn sooner_rotation_cancels_pending_key() {
+    let app = spawn_app_with(|config| config.keys.reload_interval_ms = 20).await;
+    let now = app.state.clock.now();
+    let pending =
+        unilogin::oidc::keys::rotate(&app.state.db, &app.state.master_key, now, 3600, 330)
+            .await
+            .unwrap();
+    let sooner = unilogin::oidc::keys::rotate(&app.state.db, &app.state.master_key, now, 0, 330)
+        .await
+        .unwrap();
+    wait_for_kid(&app, &sooner.kid).await;
+
+    // When the first rotation's key would have started, the sooner key keeps signing, and
+    // it stays published.
+    app.state.clock.advance(3601);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(app.state.keys.kid(), sooner.kid);
+    assert!(published_kids(&app).contains(&sooner.kid));
+    let rows = unilogin::store::signing_keys::list(&app.state.db)
+        .await
+        .unwrap();
+    let cancelled = rows.iter().find(|row| row.kid == pending.kid).unwrap();
+    assert!(!cancelled.active, "the overtaken key never signs");
+}
+
+#[tokio::test]
+async fn rotation_with_wrong_master_key_fails() {
+    let app = spawn_app().await;
+    let wrong = unilogin::crypto::MasterKey::generate().unwrap();
+    let before = unilogin::store::signing_keys::list(&app.state.db)
+        .await
+        .unwrap()
+        .len();
+    let error = unilogin::oidc::keys::rotate(&app.state.db, &wrong, app.state.clock.now(), 0, 330)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("the master key does not open the stored signing keys"),
+        "{error}"
+    );
+    let after = unilogin::store::signing_keys::list(&app.state.db)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(after, before, "nothing was written");
+}

@@ -112,3 +112,21 @@ async fn expired_rows_are_purged() {
         1
     );
 }
+
+#[test]
+fn out_of_range_settings_are_rejected() {
+    let mut config = unilogin::config::Config::default();
+    config.sms.code_ttl_secs = i64::MAX;
+    let error = config.validate().unwrap_err().to_string();
+    assert!(error.contains("sms.code_ttl_secs"), "{error}");
+    assert!(error.contains("must be at most 315360000"), "{error}");
+
+    let mut config = unilogin::config::Config::default();
+    config.keys.rotate_every_secs = 3;
+    let error = config.validate().unwrap_err().to_string();
+    assert!(error.contains("keys.rotate_every_secs"), "{error}");
+
+    config.keys.rotate_every_secs = -5;
+    let error = config.validate().unwrap_err().to_string();
+    assert!(error.contains("keys.rotate_every_secs"), "{error}");
+}
