@@ -476,17 +476,28 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
             )
             .map_err(|reason| anyhow::anyhow!("invalid option: {reason}"))?;
             if client_id.is_empty()
+                || client_id.len() > 64
                 || !client_id
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
             {
-                bail!("invalid --client-id `{client_id}`: use letters, digits, `-`, `_` or `.`");
+                bail!(
+                    "invalid --client-id `{client_id}`: use 1 to 64 letters, digits, `-`, `_` or `.`"
+                );
             }
-            for uri in redirect_uris.iter().chain(&post_logout_redirect_uris) {
-                let parsed = url::Url::parse(uri)
-                    .with_context(|| format!("invalid --redirect-uri `{uri}`"))?;
+            let uri_options = redirect_uris
+                .iter()
+                .map(|uri| ("--redirect-uri", uri))
+                .chain(
+                    post_logout_redirect_uris
+                        .iter()
+                        .map(|uri| ("--post-logout-redirect-uri", uri)),
+                );
+            for (option, uri) in uri_options {
+                let parsed =
+                    url::Url::parse(uri).with_context(|| format!("invalid {option} `{uri}`"))?;
                 if parsed.fragment().is_some() || !matches!(parsed.scheme(), "http" | "https") {
-                    bail!("invalid --redirect-uri `{uri}`: use an http(s) URL without a fragment");
+                    bail!("invalid {option} `{uri}`: use an http(s) URL without a fragment");
                 }
             }
             for (option, uri) in [

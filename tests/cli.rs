@@ -275,7 +275,7 @@ fn system_registry_add_list_update() {
     assert!(updated.status.success(), "{updated:?}");
     let listed = unilogin(dir.path(), &["system", "list"]);
     assert!(
-        stdout(&listed).ends_with("\tdeveloper\n"),
+        stdout(&listed).ends_with("\tdeveloper\tclient_secret_basic\tpublic\tRS256\t-\n"),
         "{}",
         stdout(&listed)
     );
