@@ -625,14 +625,17 @@ impl Application {
             });
         }
         let main_tls = self.main_tls;
+        let header_timeout =
+            Duration::from_secs(self.state.config.server.header_read_timeout_secs.max(1));
         let router = router(self.state);
         if let Some((listener, acceptor)) = self.certificate_listener {
             let mut stop = stop_rx;
             let tls_router = router.clone();
-            tokio::spawn(crate::listener::serve_tls(
+            tokio::spawn(crate::listener::serve(
                 listener,
-                acceptor,
+                Some(acceptor),
                 tls_router,
+                header_timeout,
                 async move {
                     let _ = stop.wait_for(|stopped| *stopped).await;
                 },
@@ -644,20 +647,7 @@ impl Application {
             shutdown.await;
             let _ = stop_on_signal.send(true);
         };
-        let served = match main_tls {
-            Some(acceptor) => {
-                crate::listener::serve_tls(self.listener, acceptor, router, stopped).await;
-                Ok(())
-            }
-            None => {
-                // TODO: plain HTTP has no header read timeout, because axum::serve offers none;
-                // deployments put nginx (client_header_timeout) or this listener's TLS in front.
-                let app = router.into_make_service_with_connect_info::<SocketAddr>();
-                axum::serve(self.listener, app)
-                    .with_graceful_shutdown(stopped)
-                    .await
-            }
-        };
+        crate::listener::serve(self.listener, main_tls, router, header_timeout, stopped).await;
         let _ = stop_tx.send(true);
         // The worker finishes the delivery in flight; undelivered events stay queued in the
         // database for the next start.
@@ -667,6 +657,6 @@ impl Application {
         {
             tracing::warn!("provisioning worker did not stop within 30 s");
         }
-        served
+        Ok(())
     }
 }

@@ -92,6 +92,9 @@ pub struct ServerConfig {
     /// `max-age` of the Strict-Transport-Security header, in seconds, sent whenever the
     /// issuer is https; 0 sends none.
     pub hsts_max_age_secs: u64,
+    /// Time a client has to send a request's headers before the connection is closed, in
+    /// seconds.
+    pub header_read_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -204,6 +207,7 @@ impl Default for Config {
                 tls_cert: String::new(),
                 tls_key: String::new(),
                 hsts_max_age_secs: 31_536_000,
+                header_read_timeout_secs: 30,
             },
             database: DatabaseConfig {
                 url: String::new(),
@@ -354,7 +358,7 @@ impl Config {
                 ),
             });
         }
-        let positive: [(&'static str, i64); 16] = [
+        let positive: [(&'static str, i64); 17] = [
             (
                 "tokens.refresh_token_ttl_secs",
                 self.tokens.refresh_token_ttl_secs,
@@ -376,6 +380,10 @@ impl Config {
                 i64::try_from(self.sms.hourly_limit_per_address).unwrap_or(i64::MAX),
             ),
             ("login.lockout_secs", self.login.lockout_secs),
+            (
+                "server.header_read_timeout_secs",
+                i64::try_from(self.server.header_read_timeout_secs).unwrap_or(i64::MAX),
+            ),
             ("login.pending_ttl_secs", self.login.pending_ttl_secs),
             ("tokens.id_token_ttl_secs", self.tokens.id_token_ttl_secs),
             ("sms.code_ttl_secs", self.sms.code_ttl_secs),

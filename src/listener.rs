@@ -1,9 +1,11 @@
-//! The HTTPS listener for certificate sign-in. It asks every client for a certificate but
-//! requires none, and proves only that the client holds the certificate's key. Chain, validity,
-//! key usage and revocation are checked by the application for every way a certificate
-//! arrives (this listener, a trusted proxy, a signed challenge), so all three give the same
-//! error pages and audit events.
+//! The listeners. The HTTPS listener for certificate sign-in asks every client for a
+//! certificate but requires none, and proves only that the client holds the certificate's key.
+//! Chain, validity, key usage and revocation are checked by the application for every way a
+//! certificate arrives (this listener, a trusted proxy, a signed challenge), so all three give
+//! the same error pages and audit events. The main listener serves plain HTTP or TLS without
+//! client certificates, through the same connection loop.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -201,19 +203,17 @@ pub fn server_files(
     }
 }
 
-/// Maximum time for a client to send a request's headers on a TLS listener, in seconds.
-const HEADER_READ_TIMEOUT_SECS: u64 = 30;
-
 /// Maximum wait for open connections to finish their requests after shutdown, in seconds.
 const DRAIN_SECS: u64 = 30;
 
-/// Accepts TLS connections until `shutdown` resolves and serves `router` on each, with the
-/// client certificate and peer address in the request extensions. On shutdown, open
-/// connections finish their requests in flight, for at most `DRAIN_SECS`.
-pub async fn serve_tls(
+/// Accepts connections until `shutdown` resolves and serves `router` on each, with the peer
+/// address (and, with `tls`, the client certificate) in the request extensions. On shutdown,
+/// open connections finish their requests in flight, for at most `DRAIN_SECS`.
+pub async fn serve(
     listener: TcpListener,
-    acceptor: TlsAcceptor,
+    tls: Option<TlsAcceptor>,
     router: Router,
+    header_timeout: Duration,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -224,16 +224,22 @@ pub async fn serve_tls(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
-                    tracing::warn!(error = %error, "certificate listener accept failed");
+                    tracing::warn!(error = %error, "accepting a connection failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             },
         };
-        let acceptor = acceptor.clone();
+        let tls = tls.clone();
         let router = router.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let Some(acceptor) = tls else {
+                let certificate = ClientCertificate(Vec::new());
+                let io = TokioIo::new(stream);
+                serve_connection(io, router, peer, certificate, header_timeout, watcher).await;
+                return;
+            };
             let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
                 .await
             {
@@ -255,25 +261,9 @@ pub async fn serve_tls(
                 .peer_certificates()
                 .map(|certs| certs.iter().map(|cert| cert.as_ref().to_vec()).collect())
                 .unwrap_or_default();
-            let client_certificate = ClientCertificate(chain);
-            let service = hyper::service::service_fn(
-                move |mut request: hyper::Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(client_certificate.clone());
-                    request.extensions_mut().insert(ConnectInfo(peer));
-                    router.clone().oneshot(request)
-                },
-            );
-            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            // A client that sends its request headers slower than this is cut off, so slow
-            // clients cannot hold connections open indefinitely.
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(HEADER_READ_TIMEOUT_SECS));
-            let connection = builder.serve_connection(TokioIo::new(tls), service);
-            if let Err(error) = watcher.watch(connection.into_owned()).await {
-                tracing::debug!(peer = %peer, error = %error, "TLS connection ended with an error");
-            }
+            let certificate = ClientCertificate(chain);
+            let io = TokioIo::new(tls);
+            serve_connection(io, router, peer, certificate, header_timeout, watcher).await;
         });
     }
     drop(listener);
@@ -281,6 +271,36 @@ pub async fn serve_tls(
         .await
         .is_err()
     {
-        tracing::warn!("TLS connections still open {DRAIN_SECS} s after shutdown");
+        tracing::warn!("connections still open {DRAIN_SECS} s after shutdown");
+    }
+}
+
+/// Serves HTTP/1.1 or HTTP/2 on one connection until it closes or shutdown ends it.
+async fn serve_connection<I>(
+    io: I,
+    router: Router,
+    peer: SocketAddr,
+    certificate: ClientCertificate,
+    header_timeout: Duration,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service =
+        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(certificate.clone());
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(request)
+        });
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // A client that sends its request headers slower than this is cut off, so slow clients
+    // cannot hold connections open indefinitely.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let connection = builder.serve_connection(io, service);
+    if let Err(error) = watcher.watch(connection.into_owned()).await {
+        tracing::debug!(peer = %peer, error = %error, "connection ended with an error");
     }
 }

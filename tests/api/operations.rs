@@ -130,3 +130,34 @@ fn out_of_range_settings_are_rejected() {
     let error = config.validate().unwrap_err().to_string();
     assert!(error.contains("keys.rotate_every_secs"), "{error}");
 }
+
+#[tokio::test]
+async fn slow_request_headers_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|config| config.server.header_read_timeout_secs = 1).await;
+    let address = app.issuer.trim_start_matches("http://").to_owned();
+
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buffer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        slow.read_to_end(&mut buffer),
+    )
+    .await;
+    assert!(
+        read.is_ok(),
+        "the connection stayed open past the header timeout"
+    );
+    assert!(
+        !String::from_utf8_lossy(&buffer).contains("200 OK"),
+        "{}",
+        String::from_utf8_lossy(&buffer)
+    );
+
+    // A complete request on time is served.
+    let healthy = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(healthy.status(), reqwest::StatusCode::OK);
+}
