@@ -24,6 +24,7 @@ enum Systems {
 enum PendingAuthorizations {
     Table,
     Claims,
+    ExpectedSub,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -86,7 +87,10 @@ impl MigrationTrait for Migration {
         add_columns(
             manager,
             PendingAuthorizations::Table,
-            [text_null(PendingAuthorizations::Claims).to_owned()],
+            [
+                text_null(PendingAuthorizations::Claims).to_owned(),
+                string_null(PendingAuthorizations::ExpectedSub).to_owned(),
+            ],
         )
         .await?;
         add_columns(

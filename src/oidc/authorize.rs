@@ -171,13 +171,13 @@ async fn handle(state: &SharedState, headers: &HeaderMap, input: &[u8]) -> Resul
         created_at: now,
         expires_at: now + state.config.login.pending_ttl_secs,
         claims: validated.claims,
+        expected_sub: validated.hinted_sub.clone(),
     };
 
     let session = current_session(state, headers, now).await?;
     let prompt = validated.prompt.as_deref().unwrap_or("");
-    // A session of a user other than the one id_token_hint names cannot complete silently.
-    // NOTE: after a fresh sign-in the code is issued to the account that signed in, because
-    // the hinted user is not compared again then.
+    // A session of a user other than the one id_token_hint names cannot complete silently;
+    // after a fresh sign-in, `completion::finish` compares the user again.
     let hinted_user = |s: &sessions::Model| {
         validated
             .hinted_sub

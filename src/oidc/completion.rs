@@ -4,14 +4,14 @@
 
 use axum::http::StatusCode;
 
-use super::authorize::client_redirect_url;
+use super::authorize::{RedirectError, client_redirect_url};
 use crate::app::SharedState;
 use crate::auth::identity_choice::{self, Next};
 use crate::crypto::{self, sha256_b64};
 use crate::domain::assurance;
 use crate::error::Error;
 use crate::store::authorizations::{codes, pending};
-use crate::store::{identities, session_clients, sessions};
+use crate::store::{identities, session_clients, sessions, systems};
 
 /// The role picker, given as `?request_id=`.
 pub const SELECT_IDENTITY_PATH: &str = "/login/select-identity";
@@ -70,6 +70,25 @@ pub(crate) async fn finish(
     session: &sessions::Model,
     chosen: Option<i32>,
 ) -> Result<Finished, Error> {
+    if let Some(expected) = &request.expected_sub {
+        let system = systems::find_by_client_id(&state.db, &request.client_id).await?;
+        let signed_in = system.map(|system| state.subject(&system, session.account_id));
+        if signed_in.as_deref() != Some(expected.as_str()) {
+            // OpenID Connect Core §5.5.1: no tokens for a user other than the one requested.
+            tracing::warn!(client_id = %request.client_id, account_id = session.account_id, "signed-in user is not the user the request names");
+            pending::take(&state.db, &request.id).await?;
+            let error = RedirectError {
+                error: "login_required",
+                description: "the signed-in user is not the user the request names".into(),
+            };
+            return Ok(Finished::Client(client_redirect_url(
+                state,
+                &request.redirect_uri,
+                request.state.as_deref(),
+                Err(error),
+            )));
+        }
+    }
     if !assurance::satisfies(&session.acr, request.acr_values.as_deref()) {
         return Err(Error::page(
             StatusCode::FORBIDDEN,

@@ -30,6 +30,9 @@ pub mod pending {
         /// The `claims` request parameter's claim names, as `ClaimsRequest::to_stored`
         /// writes them.
         pub claims: Option<String>,
+        /// The `sub` that `id_token_hint` or `claims.id_token.sub` names; the code goes only
+        /// to that user.
+        pub expected_sub: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -40,6 +43,7 @@ pub mod pending {
     pub async fn insert(db: &DatabaseConnection, model: Model) -> Result<Model, DbErr> {
         ActiveModel {
             id: Set(model.id),
+            expected_sub: Set(model.expected_sub),
             client_id: Set(model.client_id),
             redirect_uri: Set(model.redirect_uri),
             scope: Set(model.scope),

@@ -473,3 +473,25 @@ async fn essential_acr_claim_requires_certificate() {
         "{location}"
     );
 }
+
+#[tokio::test]
+async fn sign_in_as_other_user_than_requested_gets_no_code() {
+    let app = spawn_app().await;
+    let account = app.add_account(PHONE, false).await;
+    let other = r#"{"id_token":{"sub":{"value":"999999"}}}"#;
+    let (url, _) = authorization_url(&app, &[("claims", other)]);
+    let callback = sign_in(&app, &Browser::new(), &url, PHONE).await;
+    assert!(callback.starts_with(REDIRECT_URI), "{callback}");
+    assert!(query_param(&callback, "code").is_none(), "{callback}");
+    assert_eq!(
+        query_param(&callback, "error").as_deref(),
+        Some("login_required")
+    );
+
+    // The requested user signing in gets the code.
+    app.age_latest_code(PHONE, 120).await;
+    let same = format!(r#"{{"id_token":{{"sub":{{"value":"{}"}}}}}}"#, account.id);
+    let (url, _) = authorization_url(&app, &[("claims", &same)]);
+    let callback = sign_in(&app, &Browser::new(), &url, PHONE).await;
+    assert!(query_param(&callback, "code").is_some(), "{callback}");
+}
