@@ -206,6 +206,16 @@ enum ClientCommand {
         initiate_login_uri: Option<String>,
         #[arg(long)]
         home_uri: Option<String>,
+        /// Replaces the post-logout redirect URIs when given; repeat for several.
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Replaces the public keys of a private_key_jwt client with this JWK Set file, for
+        /// the client's own key rotation.
+        #[arg(long)]
+        jwks_file: Option<PathBuf>,
+        /// Signature algorithm of the client's ID tokens: RS256, ES256 or EdDSA.
+        #[arg(long)]
+        id_token_alg: Option<String>,
         #[command(flatten)]
         logout: LogoutArgs,
     },
@@ -613,9 +623,24 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
             provisioning_endpoint,
             initiate_login_uri,
             home_uri,
+            post_logout_redirect_uris,
+            jwks_file,
+            id_token_alg,
             logout,
         } => {
             validate_logout_uris(&logout)?;
+            if let Some(alg) = &id_token_alg
+                && !unilogin::oidc::keys::ALGS.contains(&alg.as_str())
+            {
+                bail!(
+                    "invalid --id-token-alg `{alg}`: use one of {}",
+                    unilogin::oidc::keys::ALGS.join(", ")
+                );
+            }
+            let jwks = match &jwks_file {
+                Some(path) => Some(read_client_jwks(path)?),
+                None => None,
+            };
             let types = offered_types(&identity_types)?;
             if let Some(name) = &name {
                 unilogin::admin::platform::validate_name(name)
@@ -628,6 +653,7 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
             }
             let uris: Vec<&str> = redirect_uris
                 .iter()
+                .chain(&post_logout_redirect_uris)
                 .chain(&provisioning_endpoint)
                 .chain(&initiate_login_uri)
                 .chain(&home_uri)
@@ -638,10 +664,21 @@ async fn client_command(config: &Config, command: ClientCommand) -> anyhow::Resu
             let Some(existing) = systems::find_by_client_id(&db, &client_id).await? else {
                 bail!("client `{client_id}` is not registered; add it with `unilogin system add`");
             };
+            if jwks.is_some()
+                && existing.token_endpoint_auth_method != systems::AUTH_PRIVATE_KEY_JWT
+            {
+                bail!(
+                    "--jwks-file applies only to private_key_jwt clients; `{client_id}` uses {}",
+                    existing.token_endpoint_auth_method
+                );
+            }
             let change = systems::SystemUpdate {
                 name,
                 redirect_uris: (!redirect_uris.is_empty()).then_some(redirect_uris),
-                post_logout_redirect_uris: None,
+                post_logout_redirect_uris: (!post_logout_redirect_uris.is_empty())
+                    .then_some(post_logout_redirect_uris),
+                jwks,
+                id_token_signed_response_alg: id_token_alg,
                 identity_types: (!types.is_empty()).then_some(types),
                 provisioning_endpoint,
                 initiate_login_uri,

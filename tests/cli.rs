@@ -1237,6 +1237,52 @@ fn client_add_checks_new_options() {
         "{row}"
     );
 
+    let changed = unilogin(
+        dir.path(),
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "pairwise-one",
+            "--id-token-alg",
+            "EdDSA",
+            "--post-logout-redirect-uri",
+            "https://rp.example.cn/signed-out",
+        ],
+    );
+    assert!(changed.status.success(), "{changed:?}");
+    let listed = stdout(&unilogin(dir.path(), &["client", "list"]));
+    assert!(
+        listed.contains("\tpairwise:rp.example.cn\tEdDSA\tpar"),
+        "{listed}"
+    );
+    let public_keys = dir.path().join("public.json");
+    let coordinate = "A".repeat(43);
+    std::fs::write(
+        &public_keys,
+        format!(
+            r#"{{"keys":[{{"kty":"EC","crv":"P-256","x":"{coordinate}","y":"{coordinate}"}}]}}"#
+        ),
+    )
+    .unwrap();
+    let keys_for_secret_client = unilogin(
+        dir.path(),
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "pairwise-one",
+            "--jwks-file",
+            public_keys.to_str().unwrap(),
+        ],
+    );
+    assert!(!keys_for_secret_client.status.success());
+    assert!(
+        stderr(&keys_for_secret_client).contains("applies only to private_key_jwt clients"),
+        "{}",
+        stderr(&keys_for_secret_client)
+    );
+
     let empty_uri = unilogin(
         dir.path(),
         &[

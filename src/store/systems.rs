@@ -215,6 +215,12 @@ pub struct SystemUpdate {
     pub backchannel_logout_uri: Option<String>,
     pub frontchannel_logout_uri: Option<String>,
     pub require_par: Option<bool>,
+    /// A new JWK Set of a `private_key_jwt` client; not settable through the platform API.
+    #[serde(skip)]
+    pub jwks: Option<String>,
+    /// One of `oidc::keys::ALGS`; not settable through the platform API.
+    #[serde(skip)]
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 /// Applies an update; an empty string clears the optional URIs.
@@ -256,6 +262,12 @@ pub async fn update(
     }
     if let Some(required) = change.require_par {
         model.require_par = Set(required);
+    }
+    if let Some(jwks) = change.jwks {
+        model.jwks = Set(Some(jwks));
+    }
+    if let Some(alg) = change.id_token_signed_response_alg {
+        model.id_token_signed_response_alg = Set(alg);
     }
     model.update(db).await
 }
