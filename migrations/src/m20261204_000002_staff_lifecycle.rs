@@ -4,6 +4,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use crate::add_columns;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -56,16 +58,7 @@ impl MigrationTrait for Migration {
             big_integer_null(Identities::LastChosenAt).to_owned(),
             big_integer_null(Identities::DeletedAt).to_owned(),
         ];
-        for mut column in identity_columns {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Identities::Table)
-                        .add_column(&mut column)
-                        .to_owned(),
-                )
-                .await?;
-        }
+        add_columns(manager, Identities::Table, identity_columns).await?;
         manager
             .create_index(
                 Index::create()
@@ -77,19 +70,15 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        for mut column in [
-            string_null(Systems::InitiateLoginUri).to_owned(),
-            string_null(Systems::HomeUri).to_owned(),
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Systems::Table)
-                        .add_column(&mut column)
-                        .to_owned(),
-                )
-                .await?;
-        }
+        add_columns(
+            manager,
+            Systems::Table,
+            [
+                string_null(Systems::InitiateLoginUri).to_owned(),
+                string_null(Systems::HomeUri).to_owned(),
+            ],
+        )
+        .await?;
 
         manager
             .create_table(

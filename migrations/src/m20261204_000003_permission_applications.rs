@@ -4,6 +4,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use crate::add_columns;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -49,19 +51,15 @@ enum ProvisioningEvents {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for mut column in [
-            text(Systems::IdentityTypes).default("[]").to_owned(),
-            string_null(Systems::ProvisioningEndpoint).to_owned(),
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Systems::Table)
-                        .add_column(&mut column)
-                        .to_owned(),
-                )
-                .await?;
-        }
+        add_columns(
+            manager,
+            Systems::Table,
+            [
+                text(Systems::IdentityTypes).default("[]").to_owned(),
+                string_null(Systems::ProvisioningEndpoint).to_owned(),
+            ],
+        )
+        .await?;
 
         manager
             .create_table(

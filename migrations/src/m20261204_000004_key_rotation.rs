@@ -4,6 +4,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use crate::add_columns;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -17,19 +19,15 @@ enum SigningKeys {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for mut column in [
-            big_integer(SigningKeys::UseFrom).default(0).to_owned(),
-            big_integer_null(SigningKeys::RetireAfter).to_owned(),
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(SigningKeys::Table)
-                        .add_column(&mut column)
-                        .to_owned(),
-                )
-                .await?;
-        }
+        add_columns(
+            manager,
+            SigningKeys::Table,
+            [
+                big_integer(SigningKeys::UseFrom).default(0).to_owned(),
+                big_integer_null(SigningKeys::RetireAfter).to_owned(),
+            ],
+        )
+        .await?;
         Ok(())
     }
 }
