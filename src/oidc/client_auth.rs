@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
-use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::Value;
 
+use super::jwk::PublicKey;
 use crate::app::SharedState;
 use crate::crypto::{constant_time_eq, sha256_b64};
 use crate::error::OAuthError;
@@ -269,18 +269,7 @@ fn numeric_date(value: &Value) -> Option<i64> {
 #[derive(Debug, Clone)]
 pub struct ClientKey {
     kid: Option<String>,
-    material: KeyMaterial,
-}
-
-#[derive(Debug, Clone)]
-enum KeyMaterial {
-    Rsa {
-        n: Vec<u8>,
-        e: Vec<u8>,
-    },
-    /// An uncompressed P-256 point: 0x04, x, y.
-    P256(Vec<u8>),
-    Ed25519(Vec<u8>),
+    material: PublicKey,
 }
 
 /// Parses a client's JWK Set. Keys for encryption (`use` `enc`) are skipped. A key with
@@ -300,45 +289,8 @@ pub fn parse_client_jwks(text: &str) -> Result<Vec<ClientKey>, String> {
                 "key {index} contains a private key; register only public keys"
             ));
         }
-        let member = |name: &str| {
-            jwk[name]
-                .as_str()
-                .and_then(|text| URL_SAFE_NO_PAD.decode(text).ok())
-                .ok_or_else(|| format!("key {index} has no valid `{name}`"))
-        };
-        let material = match (jwk["kty"].as_str(), jwk["crv"].as_str()) {
-            (Some("RSA"), _) => {
-                let n = member("n")?;
-                let bits = n.iter().skip_while(|byte| **byte == 0).count() * 8;
-                if bits < 2048 {
-                    return Err(format!(
-                        "key {index} is an RSA key of about {bits} bits; use 2048 bits or more"
-                    ));
-                }
-                KeyMaterial::Rsa { n, e: member("e")? }
-            }
-            (Some("EC"), Some("P-256")) => {
-                let (x, y) = (member("x")?, member("y")?);
-                if x.len() != 32 || y.len() != 32 {
-                    return Err(format!("key {index} is not a valid P-256 point"));
-                }
-                KeyMaterial::P256([&[4u8][..], &x, &y].concat())
-            }
-            (Some("OKP"), Some("Ed25519")) => {
-                let x = member("x")?;
-                if x.len() != 32 {
-                    return Err(format!("key {index} is not a 32-byte Ed25519 key"));
-                }
-                KeyMaterial::Ed25519(x)
-            }
-            (kty, crv) => {
-                return Err(format!(
-                    "key {index} has unsupported type {} {}; use RSA, EC P-256 or OKP Ed25519",
-                    kty.unwrap_or("-"),
-                    crv.unwrap_or("")
-                ));
-            }
-        };
+        let material =
+            PublicKey::from_jwk(jwk).map_err(|reason| format!("key {index} {reason}"))?;
         keys.push(ClientKey {
             kid: jwk["kid"].as_str().map(str::to_owned),
             material,
@@ -398,33 +350,7 @@ impl<'a> Jws<'a> {
     }
 
     fn verify_with(&self, alg: &str, key: &ClientKey) -> bool {
-        let message = self.signed.as_bytes();
-        match (alg, &key.material) {
-            ("RS256", KeyMaterial::Rsa { n, e }) => signature::RsaPublicKeyComponents { n, e }
-                .verify(
-                    &signature::RSA_PKCS1_2048_8192_SHA256,
-                    message,
-                    &self.signature,
-                )
-                .is_ok(),
-            ("PS256", KeyMaterial::Rsa { n, e }) => signature::RsaPublicKeyComponents { n, e }
-                .verify(
-                    &signature::RSA_PSS_2048_8192_SHA256,
-                    message,
-                    &self.signature,
-                )
-                .is_ok(),
-            ("ES256", KeyMaterial::P256(point)) => {
-                UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
-                    .verify(message, &self.signature)
-                    .is_ok()
-            }
-            ("EdDSA" | "Ed25519", KeyMaterial::Ed25519(public)) => {
-                UnparsedPublicKey::new(&signature::ED25519, public)
-                    .verify(message, &self.signature)
-                    .is_ok()
-            }
-            _ => false,
-        }
+        key.material
+            .verify(alg, self.signed.as_bytes(), &self.signature)
     }
 }

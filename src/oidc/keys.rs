@@ -6,14 +6,15 @@ use std::collections::HashMap;
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
-use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
 use axum::body::Bytes;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::json;
 
+use super::jwk::PublicKey;
 use crate::crypto::{CryptoError, MasterKey, sha256};
 use crate::store::signing_keys;
 
@@ -44,19 +45,12 @@ enum Signer {
     Ed(Ed25519KeyPair),
 }
 
-/// A published public key, by algorithm.
-enum Verifier {
-    Rsa(PublicKeyComponents<Vec<u8>>),
-    /// An uncompressed P-256 point.
-    Ec(Vec<u8>),
-    Ed(Vec<u8>),
-}
-
 pub struct KeySet {
     /// The signing key of each algorithm: `kid` and key.
     signers: HashMap<&'static str, (String, Signer)>,
     rng: SystemRandom,
-    public: HashMap<String, Verifier>,
+    /// The published keys by `kid`, each with the algorithm it signs with.
+    public: HashMap<String, (String, PublicKey)>,
     jwks: Bytes,
 }
 
@@ -142,24 +136,11 @@ impl KeySet {
                     kid: row.kid.clone(),
                     reason: e.to_string(),
                 })?;
-            let component = |name: &str| {
-                jwk[name]
-                    .as_str()
-                    .and_then(|text| URL_SAFE_NO_PAD.decode(text).ok())
-                    .ok_or_else(|| KeyError::Unusable {
-                        kid: row.kid.clone(),
-                        reason: format!("public JWK has no valid `{name}`"),
-                    })
-            };
-            let verifier = match row.alg.as_str() {
-                "RS256" => Verifier::Rsa(PublicKeyComponents {
-                    n: component("n")?,
-                    e: component("e")?,
-                }),
-                "ES256" => Verifier::Ec([vec![4u8], component("x")?, component("y")?].concat()),
-                _ => Verifier::Ed(component("x")?),
-            };
-            public.insert(row.kid.clone(), verifier);
+            let key = PublicKey::from_jwk(&jwk).map_err(|reason| KeyError::Unusable {
+                kid: row.kid.clone(),
+                reason: format!("public JWK {reason}"),
+            })?;
+            public.insert(row.kid.clone(), (row.alg.clone(), key));
             jwks_keys.push(jwk);
         }
         let jwks = Bytes::from(json!({ "keys": jwks_keys }).to_string());
@@ -239,25 +220,14 @@ impl KeySet {
         }
         let header: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header_b64).ok()?).ok()?;
-        let key = self.public.get(header["kid"].as_str()?)?;
+        let (alg, key) = self.public.get(header["kid"].as_str()?)?;
+        // The key decides the algorithm, so a header cannot switch a key to another one.
+        if header["alg"].as_str()? != alg {
+            return None;
+        }
         let signature = URL_SAFE_NO_PAD.decode(signature_b64).ok()?;
         let signed = &token.as_bytes()[..header_b64.len() + 1 + claims_b64.len()];
-        // The key decides the algorithm, so a header cannot switch a key to another one.
-        let verified = match (header["alg"].as_str()?, key) {
-            ("RS256", Verifier::Rsa(components)) => components
-                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, signed, &signature)
-                .is_ok(),
-            ("ES256", Verifier::Ec(point)) => {
-                UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
-                    .verify(signed, &signature)
-                    .is_ok()
-            }
-            ("EdDSA", Verifier::Ed(public)) => UnparsedPublicKey::new(&signature::ED25519, public)
-                .verify(signed, &signature)
-                .is_ok(),
-            _ => false,
-        };
-        if !verified {
+        if !key.verify(alg, signed, &signature) {
             return None;
         }
         let claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims_b64).ok()?).ok()?;

@@ -6,6 +6,7 @@ pub mod claims;
 pub mod client_auth;
 pub mod completion;
 pub mod discovery;
+pub mod jwk;
 pub mod keys;
 pub mod logout;
 pub mod par;
