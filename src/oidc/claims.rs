@@ -8,33 +8,33 @@ use crate::domain::claims_request::ENTERPRISE_CLAIMS;
 use crate::domain::phone::Phone;
 use crate::store::{accounts, enterprises, identities};
 
-/// Builds the claims of the account and identity that `wanted` selects by name: `name`,
-/// `phone_number`, `phone_number_verified` and the enterprise claims. Unknown names select
-/// nothing.
+/// Builds the claims of the account and identity that `is_released` selects by name:
+/// `name`, `phone_number`, `phone_number_verified` and the enterprise claims. Unknown names
+/// select nothing.
 pub async fn user_claims(
     db: &DatabaseConnection,
     account: &accounts::Model,
     identity_id: Option<i32>,
-    wanted: &(dyn Fn(&str) -> bool + Sync),
+    is_released: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<Map<String, Value>, DbErr> {
     let mut claims = Map::new();
-    if wanted("name") {
+    if is_released("name") {
         claims.insert("name".into(), json!(account.name));
     }
-    if wanted("phone_number") {
+    if is_released("phone_number") {
         let e164 = Phone::parse(&account.phone)
             .map(|p| p.as_e164().to_owned())
             .unwrap_or_else(|_| account.phone.clone());
         claims.insert("phone_number".into(), json!(e164));
     }
-    if wanted("phone_number_verified") {
+    if is_released("phone_number_verified") {
         // The account signs in with codes sent to this number, which proves possession.
         claims.insert("phone_number_verified".into(), json!(true));
     }
-    if ENTERPRISE_CLAIMS.iter().any(|name| wanted(name))
+    if ENTERPRISE_CLAIMS.iter().any(|name| is_released(name))
         && let Some(identity) = enterprise_claims(db, identity_id).await?
     {
-        claims.extend(identity.into_iter().filter(|(name, _)| wanted(name)));
+        claims.extend(identity.into_iter().filter(|(name, _)| is_released(name)));
     }
     Ok(claims)
 }

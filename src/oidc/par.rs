@@ -43,19 +43,14 @@ pub async fn push(
         params.remove(name);
     }
     params.insert("client_id".to_owned(), client.client_id.clone());
-    let (mut params, object_error) = super::request_object::resolve(&state, params)
+    // The client_id above is the authenticated client's, so only a database failure is left
+    // to fail here. An object's own client_id must match it.
+    let (params, object_error) = super::request_object::resolve(&state, params)
         .await
-        .map_err(|_| {
-            OAuthError::new(
-                "invalid_request",
-                "the request object names no known client",
-            )
-        })?;
+        .map_err(OAuthError::server_error)?;
     if let Some(reason) = object_error {
         return Err(OAuthError::new("invalid_request_object", reason));
     }
-    // The object's client_id, when present, was checked against the authenticated client.
-    params.insert("client_id".to_owned(), client.client_id.clone());
 
     let redirect_uri = params
         .get("redirect_uri")

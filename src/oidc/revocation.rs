@@ -83,12 +83,12 @@ pub async fn revoke(
     let (client, token) = authenticated(&state, &headers, &body).await?;
     let now = state.clock.now();
     let found = find(&state, &token).await?;
-    // RFC 7009 §2.1: a token issued to another client is refused, and left as it is.
+    // RFC 7009 §2.1: a token issued to another client is rejected, and left as it is.
     if let Some(other) = found
         .as_ref()
         .filter(|found| found.client_id() != client.client_id)
     {
-        tracing::warn!(client_id = %client.client_id, owner = %other.client_id(), "revocation of another client's token refused");
+        tracing::warn!(client_id = %client.client_id, owner = %other.client_id(), "revocation of another client's token rejected");
         return Err(OAuthError::new(
             "invalid_request",
             "the token was not issued to this client",

@@ -270,12 +270,12 @@ pub async fn issue_tokens(
         // Scope claims go to UserInfo, except the enterprise ones that relying systems read
         // from the ID token; the `claims` parameter adds any released claim.
         let requested = ClaimsRequest::from_stored(grant.claims.as_deref());
-        let wanted = |name: &str| {
+        let is_released = |name: &str| {
             (scope::contains(&grant.scope, "enterprise") && ENTERPRISE_CLAIMS.contains(&name))
                 || requested.id_token.iter().any(|claim| claim == name)
         };
         let released =
-            super::claims::user_claims(&state.db, account, grant.identity_id, &wanted).await?;
+            super::claims::user_claims(&state.db, account, grant.identity_id, &is_released).await?;
         if let Some(object) = id_claims.as_object_mut() {
             object.extend(released);
         }

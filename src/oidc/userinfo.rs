@@ -87,7 +87,7 @@ pub async fn claims_for_token(
         .ok_or_else(|| OAuthError::invalid_token("the account of this token no longer exists"))?;
 
     let requested = ClaimsRequest::from_stored(record.claims.as_deref());
-    let wanted = |name: &str| {
+    let is_released = |name: &str| {
         claims_request::scope_releases(&record.scope, name)
             || requested.userinfo.iter().any(|claim| claim == name)
     };
@@ -96,7 +96,7 @@ pub async fn claims_for_token(
         .ok_or_else(|| OAuthError::invalid_token("the client of this token no longer exists"))?;
     let mut claims = json!({ "sub": state.subject(&client, account.id) });
     let released =
-        super::claims::user_claims(&state.db, &account, record.identity_id, &wanted).await?;
+        super::claims::user_claims(&state.db, &account, record.identity_id, &is_released).await?;
     if let Some(object) = claims.as_object_mut() {
         object.extend(released);
     }

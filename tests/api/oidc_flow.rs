@@ -475,7 +475,7 @@ async fn essential_acr_claim_requires_certificate() {
 }
 
 #[tokio::test]
-async fn sign_in_as_other_user_than_requested_gets_no_code() {
+async fn other_user_sign_in_gets_no_code() {
     let app = spawn_app().await;
     let account = app.add_account(PHONE, false).await;
     let other = r#"{"id_token":{"sub":{"value":"999999"}}}"#;

@@ -70,7 +70,7 @@ async fn pushed_request_signs_in_once() {
 }
 
 #[tokio::test]
-async fn request_uri_of_other_client_or_expired_is_refused() {
+async fn foreign_or_expired_request_uri_rejected() {
     let app = spawn_app().await;
     app.register_system("supervision").await;
     let (_, pushed, _) = push(&app, &[]).await;

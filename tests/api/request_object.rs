@@ -183,8 +183,8 @@ async fn signed_object_can_be_pushed() {
     let second = key.sign(&json!({
         "iss": KEY_CLIENT, "sub": KEY_CLIENT, "aud": app.issuer, "exp": now + 60, "jti": "par-2",
     }));
-    let refused = push(unsigned(&claims), second).await;
-    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
-    let body: Value = refused.json().await.unwrap();
+    let rejected = push(unsigned(&claims), second).await;
+    assert_eq!(rejected.status(), StatusCode::BAD_REQUEST);
+    let body: Value = rejected.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request_object");
 }
